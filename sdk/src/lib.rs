@@ -1,0 +1,1 @@
+//! reckon-sdk (work in progress).
