@@ -225,7 +225,7 @@ const ORDER_LINE: Ty = Ty::Obj(&[
     opt("parent", Ty::Text, "bundle line id"),
     opt("options", STRINGS, "option line ids"),
     opt("segments", Ty::List(&SEGMENT), "ramps (03 A.6)"),
-    opt("billing_plan", Ty::Any, "03 C.1"),
+    opt("billing_plan", LINE_BILLING_PLAN, "03 C.1: a template name, a template reference or an inline plan"),
     opt("ssp", Ty::Money(false), "06 §3"),
     opt("attributes", ATTRIBUTES, "passed to plugins"),
 ]);
@@ -251,7 +251,7 @@ pub const SYSTEM: Ty = Ty::Obj(&[
     opt("generate_documents", Ty::Bool, "04 §2.4"),
     opt("tax_rounding", Ty::Enum(&["per_invoice", "per_line"]), "04 §5"),
     opt("invoice_email_delivery_period", Ty::Int(0, 3650), "days"),
-    opt("email", Ty::Map(&Ty::Any), "04 §11.3"),
+    opt("email", EMAIL, "04 §11.3"),
     opt("auto_apply", AUTO_APPLY, "05 §2"),
     opt("enable_asc606", Ty::Bool, "06 §3"),
     opt("ignore_leap_year", Ty::Bool, "06 §3"),
@@ -273,6 +273,352 @@ pub const CALLBACKS: Ty = Ty::Obj(&[
     opt("plugins", Ty::Map(&REGISTRATION), "named plugins"),
 ]);
 
+/// `system.email` (04 §11.3).
+const EMAIL: Ty = Ty::Obj(&[
+    opt("smtp_host", Ty::Text, "SMTP server host name"),
+    opt("smtp_port", Ty::Int(1, 65_535), "SMTP server port"),
+    opt("security", Ty::Enum(&["none", "starttls", "tls"]), "transport security"),
+    opt("username", Ty::Text, "SMTP user name"),
+    opt("password_env", Ty::Text, "name of the environment variable holding the SMTP password"),
+    opt("from", Ty::Text, "sender address (format not checked here)"),
+    opt("max_attempts", Ty::Int(1, 1_000), "delivery attempts before `failed` (default 5)"),
+    opt("retry_minutes", Ty::List(&Ty::Int(0, 525_600)), "backoff in minutes (default [1, 5, 30, 120])"),
+]);
+
+// ---- 03: usage tiers and billing plans -------------------------------------------------------
+
+const TIER: Ty = Ty::Obj(&[
+    opt("up_to", Ty::Decimal("0", ""), "upper bound (inclusive) of the tier; omitted on the last tier only"),
+    opt("unit_price", Ty::Money(true), "price per unit in the tier; not allowed for flat_per_tier"),
+    opt("flat_fee", Ty::Money(true), "fee charged once the tier is reached (default 0)"),
+]);
+
+/// `usage_tiers` rows (03 B.1).
+pub const USAGE_TIERS: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    req("model", Ty::Enum(&["per_unit", "graduated", "volume", "flat_per_tier", "package"]), "rating model (no default stated)"),
+    opt("unit_price", Ty::Money(true), "per_unit only"),
+    opt("tiers", Ty::List(&TIER), "graduated, volume and flat_per_tier only"),
+    opt("package_size", Ty::Decimal("0", ""), "package only; must be > 0"),
+    opt("package_price", Ty::Money(true), "package only; price of one started package"),
+]);
+
+const PLAN_OFFSET: Ty = Ty::Either(&[
+    Ty::Obj(&[req("months", Ty::Int(0, 1_200), "months after the previous item's start")]),
+    Ty::Obj(&[req("days", Ty::Int(0, 36_500), "days after the previous item's start")]),
+]);
+
+const TEMPLATE_ITEM: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "item name, stamped on its row as `item`"),
+    req("percent", Ty::Decimal("0", "100"), "share of the line's net price; the items sum to exactly 100"),
+    opt("offset", PLAN_OFFSET, "{months: N} or {days: N} after the plan start (item 1) or the previous item"),
+    opt("payment_term", Ty::Text, "payment term of the item's invoice"),
+]);
+
+/// `billing_plans` rows: templates, fixed plans only (03 C.1).
+pub const BILLING_PLAN: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    opt("start", Ty::Enum(&["line_start", "given"]), "plan start: the line start (default) or given on the order line"),
+    opt("installments", Ty::Int(1, 1_200), "must equal the number of items"),
+    req("items", Ty::List(&TEMPLATE_ITEM), "the plan items in order"),
+    opt("description", Ty::Text, "free text"),
+]);
+
+const PLAN_ITEM: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "item name, stamped on its row as `item`"),
+    opt("start", Ty::Date, "fixed plans: first day of the item"),
+    opt("end", Ty::Date, "fixed plans: last day of the item"),
+    opt("ready", Ty::Date, "fixed plans: ready-for-invoice date (default start)"),
+    opt("percent", Ty::Decimal("0", "100"), "method percent: share of the line's net price"),
+    opt("amount", Ty::Money(false), "method amount: the item's amount"),
+    opt("payment_term", Ty::Text, "payment term of the item's invoice"),
+]);
+
+/// An order line's `billing_plan` (03 C.1).
+const LINE_BILLING_PLAN: Ty = Ty::Either(&[
+    Ty::Text,
+    Ty::Obj(&[
+        req("type", Ty::Enum(&["fixed", "milestone"]), "inline plan kind"),
+        req("method", Ty::Enum(&["percent", "amount", "split_evenly"]), "how item amounts are found"),
+        req("items", Ty::List(&PLAN_ITEM), "the plan items in order"),
+    ]),
+    Ty::Obj(&[
+        req("template", Ty::Text, "name of a billing_plans template"),
+        opt("start", Ty::Date, "plan start; required iff the template has start: given"),
+        opt("end", Ty::Date, "plan end (default the line end)"),
+    ]),
+]);
+
+// ---- 04: invoicing ---------------------------------------------------------------------------
+
+const FILTER_OP: Ty = Ty::Enum(&[
+    "equals",
+    "not_equals",
+    "starts_with",
+    "contains",
+    "in",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "is_empty",
+]);
+const FILTER_VALUE: Ty = Ty::Either(&[Ty::Text, Ty::List(&Ty::Text)]);
+const CUSTOM_FILTER_ROW: Ty = Ty::Obj(&[
+    req("n", Ty::Int(1, i64::MAX), "row number, unique within the run"),
+    req("object", Ty::Enum(&["custom"]), "a filter callback (07)"),
+    req("callback", Ty::Text, "name of a plugin in callbacks.plugins"),
+]);
+
+/// `invoice_runs` filter rows (04 §2.2).
+const INVOICE_FILTER_ROW: Ty = Ty::Either(&[
+    Ty::Obj(&[
+        req("n", Ty::Int(1, i64::MAX), "row number, unique within the run"),
+        req("object", Ty::Enum(&["account", "location", "product", "order"]), "the record the row tests"),
+        req("field", Ty::Text, "any scalar field of that record in 01 (checked by rules check)"),
+        req("op", FILTER_OP, "comparison"),
+        opt("value", FILTER_VALUE, "text, number or date; a list for `in`; none for `is_empty`"),
+    ]),
+    CUSTOM_FILTER_ROW,
+]);
+
+const WEEKDAY: Ty = Ty::Enum(&["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]);
+const RUN_SCHEDULE_TYPE: Ty = Ty::Enum(&["weekly", "monthly_by_date", "monthly_by_day"]);
+const WEEK: Ty = Ty::Enum(&["first", "second", "third", "fourth", "last"]);
+
+/// `invoice_runs[].schedule` (04 §2.3).
+const INVOICE_RUN_SCHEDULE: Ty = Ty::Obj(&[
+    req("type", RUN_SCHEDULE_TYPE, "recurrence"),
+    opt("weekday", WEEKDAY, "weekly and monthly_by_day"),
+    opt("day", DAY_OF_MONTH, "monthly_by_date; clamped to the month's last day"),
+    opt("week", WEEK, "monthly_by_day (\"second Monday\")"),
+    opt("time", Ty::Time, "preferred start HH:MM (default 00:00); orders runs on one day"),
+    opt("from", Ty::Date, "first possible occurrence"),
+    opt("to", Ty::Date, "last possible occurrence (open when absent)"),
+    opt("invoice_date_offset", Ty::Int(-3_650, 3_650), "days added to the occurrence date (default 0; range not stated)"),
+    opt("process_through_offset", Ty::Int(-3_650, 3_650), "days added to the invoice date (default 0; range not stated)"),
+]);
+
+const THRESHOLD_OPS: Ty = Ty::Enum(&["lt", "le", "gt", "ge"]);
+
+/// `invoice_runs` rows (04 §2.1).
+pub const INVOICE_RUN: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name; identifies the run and its executions"),
+    opt("type", Ty::Enum(&["immediate", "scheduled"]), "default immediate"),
+    opt("filters", Ty::List(&INVOICE_FILTER_ROW), "which schedules the run may select (default none)"),
+    opt("filter_logic", Ty::Text, "expression over row numbers with AND, OR, NOT, parentheses (default all ANDed)"),
+    opt(
+        "invoice_date_type",
+        Ty::Enum(&["user_defined", "ready_for_invoice_date"]),
+        "ready_for_invoice_date stamps and groups by each group's ready date",
+    ),
+    opt("invoice_date", Ty::Date, "immediate runs only (default the run date)"),
+    opt("process_through", Ty::Date, "immediate runs only, and required there"),
+    opt("schedule", INVOICE_RUN_SCHEDULE, "required for scheduled runs, forbidden otherwise"),
+    opt(
+        "auto_approve",
+        Ty::Either(&[
+            Ty::Bool,
+            Ty::Obj(&[
+                req("op", THRESHOLD_OPS, "comparison with the invoice total incl. tax"),
+                req("amount", Ty::Money(false), "threshold"),
+            ]),
+        ]),
+        "false (default), true, or {op: lt|le|gt|ge, amount: X}",
+    ),
+    opt("auto_approve_credit_memos", Ty::Bool, "run memos are approved at creation"),
+    opt("auto_send", Ty::Bool, "e-mail approved invoices; requires auto_approve other than false"),
+    opt("auto_send_credit_memos", Ty::Bool, "requires auto_approve_credit_memos"),
+    opt("split_by_order", Ty::Bool, "order becomes a grouping key"),
+    opt(
+        "suppress",
+        Ty::Obj(&[
+            req("op", Ty::Enum(&["lt", "le", "eq"]), "comparison with the invoice total incl. tax"),
+            req("amount", Ty::Money(false), "threshold"),
+        ]),
+        "invoices whose total meets it are not created",
+    ),
+    opt("template", Ty::Text, "template name; overrides account and location invoice templates"),
+    opt(
+        "credit_memo_creation",
+        Ty::Enum(&["single_for_negative_invoice", "per_negative_schedule", "per_invoice"]),
+        "default per_invoice (§3.5)",
+    ),
+    opt("generate_documents", Ty::Bool, "render documents in the run (default system.generate_documents)"),
+]);
+
+/// `templates` rows (04 §2.4).
+pub const TEMPLATE: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    req(
+        "kind",
+        Ty::Enum(&["invoice", "credit_memo", "statement", "invoice_email", "credit_memo_email"]),
+        "what the template renders",
+    ),
+    req("body", Ty::Text, "a path or the template text (minijinja)"),
+    opt("subject", Ty::Text, "e-mail kinds only: the subject template"),
+]);
+
+/// `tax_rates` rows (04 §5.1).
+pub const TAX_RATE: Ty = Ty::Obj(&[
+    req("tax_code", Ty::Either(&[Ty::Text, Ty::List(&Ty::Text)]), "product tax code(s) the row applies to"),
+    opt("country", Ty::Text, "jurisdiction; unset = any; case-insensitive"),
+    opt("region", Ty::Text, "jurisdiction; unset = any; case-insensitive"),
+    opt("city", Ty::Text, "jurisdiction; unset = any; case-insensitive"),
+    opt("postal_code", Ty::Text, "jurisdiction; unset = any; case-insensitive"),
+    req("level", Ty::Enum(&["country", "state", "county", "city", "district"]), "break-up level"),
+    opt("name", Ty::Text, "break-up name, e.g. CA State"),
+    req("rate", Ty::Decimal("0", "100"), "percent (6.25 = 6.25 %)"),
+    opt("effective", Ty::Date, "first day, inclusive"),
+    opt("expires", Ty::Date, "last day, inclusive (open when absent)"),
+]);
+
+/// `numbering` rows (04 §7).
+pub const NUMBERING: Ty = Ty::Obj(&[
+    req("document", Ty::Enum(&["invoice", "credit_memo"]), "which documents the row numbers"),
+    opt("legal_entity", Ty::Text, "legal entity id (omit = each entity)"),
+    opt("prefix", Ty::Text, "default the entity's invoice_number_prefix, else INV- / CM-"),
+    opt("format", Ty::Text, "tokens {prefix}, {seq:W}, {year}, {legal_entity} (default {prefix}{seq:6})"),
+    opt("start", Ty::Int(0, i64::MAX), "first sequence number (default 1)"),
+    opt("reset", Ty::Enum(&["never", "yearly"]), "default never"),
+    opt("callback", Ty::Text, "name of an invoice_numbering plugin in callbacks.plugins"),
+]);
+
+// ---- 05: receivables -------------------------------------------------------------------------
+
+/// `late_fee_policies` rows (05 §4.1).
+pub const LATE_FEE_POLICY: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    req("product", Ty::Text, "product code of the fee line (its tax settings apply)"),
+    opt("grace_days", Ty::Int(0, 3_650), "days after the due date before a fee (default 0)"),
+    req("basis", Ty::Enum(&["flat", "percent"]), "flat amount or percent of the overdue balance"),
+    opt("amount", Ty::Money(true), "basis flat: the fee"),
+    opt("percent", Ty::Decimal("0", "100"), "basis percent: percent of the overdue balance"),
+    opt("minimum", Ty::Money(true), "lower clamp of the fee"),
+    opt("maximum", Ty::Money(true), "upper clamp of the fee"),
+    opt("frequency", Ty::Enum(&["once", "monthly", "quarterly", "yearly"]), "default once"),
+    opt("max_occurrences", Ty::Int(1, i64::MAX), "fees per invoice (default unlimited)"),
+    opt("min_overdue_balance", Ty::Money(true), "below it no fee (default 0.01)"),
+    opt("include_late_fees", Ty::Bool, "late-fee invoices themselves incur fees"),
+    opt("approve", Ty::Bool, "create the late-fee invoice approved (default true)"),
+]);
+
+const AGING_BUCKET: Ty = Ty::Obj(&[
+    req("label", Ty::Text, "column label"),
+    opt("to", Ty::Int(-100_000, 100_000), "last day count of the bucket; absent on the last bucket only"),
+]);
+
+/// `aging_buckets` rows (05 §5).
+pub const AGING_BUCKETS: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    opt("default", Ty::Bool, "the default bucket set"),
+    opt("basis", Ty::Enum(&["due_date", "invoice_date"]), "day count from (default due_date)"),
+    req("buckets", Ty::List(&AGING_BUCKET), "buckets in increasing `to` order"),
+]);
+
+const WALLET_RENEW: Ty = Ty::Obj(&[
+    opt("method", Ty::Enum(&["fixed", "target"]), "fixed: add amount; target: top up to target (default fixed)"),
+    opt("amount", Ty::Money(true), "fixed top-up"),
+    opt("target", Ty::Money(true), "target balance"),
+    opt("trigger", Ty::Enum(&["manual", "interval", "threshold"]), "default manual"),
+    opt("interval", Ty::Enum(&["weekly", "monthly", "quarterly", "yearly"]), "trigger interval"),
+    opt("threshold", Ty::Money(true), "trigger threshold: renew when the balance falls to or below it"),
+    opt("paid", Ty::Bool, "top-ups are paid (true, default) or granted"),
+]);
+
+/// `wallet_policies` rows (05 §3.1).
+pub const WALLET_POLICY: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    opt("priority", Ty::Int(1, 100), "lower draws first (default 50)"),
+    opt(
+        "applies_to",
+        Ty::Either(&[Ty::Enum(&["usage", "all"]), Ty::List(&Ty::Text)]),
+        "usage (default), all, or a list of product codes",
+    ),
+    opt("expires_after_days", Ty::Int(1, i64::MAX), "expires_on = creation or renewal date + N"),
+    opt("low_balance_threshold", Ty::Money(true), "event when the balance falls to or below it"),
+    opt("renew", WALLET_RENEW, "top-up rule (default {method: fixed, trigger: manual, paid: true})"),
+    opt("on_terminate", Ty::Enum(&["refund", "void"]), "default refund"),
+]);
+
+// ---- 06: revenue -----------------------------------------------------------------------------
+
+const REVENUE_RULE: Ty = Ty::Enum(&[
+    "immediate",
+    "ratable",
+    "ratable_day",
+    "subscription",
+    "percent_complete",
+    "manual",
+    "milestone",
+    "prepay",
+    "true_up",
+]);
+
+const MILESTONE: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "milestone name, unique within the policy"),
+    req("percent", Ty::Decimal("0", "100"), "share of the fee; > 0, the milestones sum to exactly 100"),
+]);
+
+/// `revenue_policies` rows (06 §3).
+pub const REVENUE_POLICY: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    opt("description", Ty::Text, "free text"),
+    req("rule", REVENUE_RULE, "recognition rule (§6)"),
+    opt("is_milestone", Ty::Bool, "only with immediate; immediate + is_milestone = milestone"),
+    opt("milestones", Ty::List(&MILESTONE), "milestone policies only (default [{name: completion, percent: 100}])"),
+    opt("revenue_account", Ty::Text, "GL account (default system.gl_revenue_account)"),
+    opt("deferred_account", Ty::Text, "GL account (default system.gl_deferred_account)"),
+]);
+
+const SPLIT_ENTRY: Ty = Ty::Obj(&[
+    req("sequence", Ty::Int(0, i64::MAX), "chain order, unique within the policy"),
+    req("percent", Ty::Decimal("0", "100"), "share of the line; > 0, the entries sum to exactly 100"),
+    req("revenue_policy", Ty::Text, "revenue policy of the chain"),
+]);
+
+/// `split_merge_policies` rows (06 §3).
+pub const SPLIT_MERGE_POLICY: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name"),
+    req("type", Ty::Enum(&["split", "merge"]), "split a line into chains or merge lines into one obligation"),
+    opt("entries", Ty::List(&SPLIT_ENTRY), "split only (required there, at least 2); forbidden on merge"),
+]);
+
+/// `revenue_runs` filter rows (06 §9: 04 §2.2 with other objects).
+const REVENUE_FILTER_ROW: Ty = Ty::Either(&[
+    Ty::Obj(&[
+        req("n", Ty::Int(1, i64::MAX), "row number, unique within the run"),
+        req("object", Ty::Enum(&["account", "location", "legal_entity", "order"]), "the record the row tests"),
+        req("field", Ty::Text, "any scalar field of that record in 01 (checked by rules check)"),
+        req("op", FILTER_OP, "comparison"),
+        opt("value", FILTER_VALUE, "text, number or date; a list for `in`; none for `is_empty`"),
+    ]),
+    CUSTOM_FILTER_ROW,
+]);
+
+/// `revenue_runs[].schedule`: 04 §2.3 without the two offsets.
+const REVENUE_RUN_SCHEDULE: Ty = Ty::Obj(&[
+    req("type", RUN_SCHEDULE_TYPE, "recurrence"),
+    opt("weekday", WEEKDAY, "weekly and monthly_by_day"),
+    opt("day", DAY_OF_MONTH, "monthly_by_date; clamped to the month's last day"),
+    opt("week", WEEK, "monthly_by_day (\"second Monday\")"),
+    opt("time", Ty::Time, "preferred start HH:MM (default 00:00); orders runs on one day"),
+    opt("from", Ty::Date, "first possible occurrence"),
+    opt("to", Ty::Date, "last possible occurrence (open when absent)"),
+]);
+
+/// `revenue_runs` rows (06 §9).
+pub const REVENUE_RUN: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "unique name; identifies the run and its executions"),
+    req("kind", Ty::Enum(&["actual", "forecast", "rollback_actual", "rollback_forecast"]), "what the run does"),
+    opt("type", Ty::Enum(&["immediate", "scheduled"]), "default immediate; rollbacks are always immediate"),
+    opt("legal_entity", Ty::Text, "legal entity id (default all); an extra ANDed filter row"),
+    opt("period", Ty::YearMonth, "immediate runs only; must equal current of every selected entity"),
+    opt("filters", Ty::List(&REVENUE_FILTER_ROW), "which agreements the run may touch (default none)"),
+    opt("filter_logic", Ty::Text, "expression over row numbers as 04 §2.2 (default all ANDed)"),
+    opt("schedule", REVENUE_RUN_SCHEDULE, "required for scheduled runs, forbidden otherwise"),
+]);
+
 /// Every top-level document of a rules folder: name, schema of one row (lists) or of the map,
 /// whether it is a list, and what names its rows (for duplicate detection).
 pub struct DocSpec {
@@ -292,9 +638,6 @@ const fn list(name: &'static str, ty: Ty, key: Option<&'static str>, spec: &'sta
     DocSpec { name, ty, list: true, key, spec }
 }
 
-/// A domain document whose rows are defined by a later spec; rows are maps checked by that spec.
-const OPEN_ROW: Ty = Ty::Map(&Ty::Any);
-
 /// The table of documents.
 pub const DOCUMENTS: &[DocSpec] = &[
     list("billing_preferences", BILLING_PREFERENCE, Some("name"), "01"),
@@ -303,18 +646,18 @@ pub const DOCUMENTS: &[DocSpec] = &[
     list("accounts", ACCOUNT, Some("id"), "01"),
     list("legal_entities", LEGAL_ENTITY, Some("id"), "01"),
     list("orders", ORDER, Some("id"), "01"),
-    list("billing_plans", OPEN_ROW, Some("name"), "03 C.1"),
-    list("usage_tiers", OPEN_ROW, Some("name"), "03 B.1"),
-    list("invoice_runs", OPEN_ROW, Some("name"), "04 §2.1"),
-    list("templates", OPEN_ROW, Some("name"), "04 §2.4"),
-    list("tax_rates", OPEN_ROW, None, "04 §5.1"),
-    list("numbering", OPEN_ROW, None, "04 §7"),
-    list("late_fee_policies", OPEN_ROW, Some("name"), "05 §4.1"),
-    list("aging_buckets", OPEN_ROW, Some("name"), "05 §5"),
-    list("wallet_policies", OPEN_ROW, Some("name"), "05 §3.1"),
-    list("revenue_policies", OPEN_ROW, Some("name"), "06 §3"),
-    list("split_merge_policies", OPEN_ROW, Some("name"), "06 §3"),
-    list("revenue_runs", OPEN_ROW, Some("name"), "06 §9"),
+    list("billing_plans", BILLING_PLAN, Some("name"), "03 C.1"),
+    list("usage_tiers", USAGE_TIERS, Some("name"), "03 B.1"),
+    list("invoice_runs", INVOICE_RUN, Some("name"), "04 §2.1"),
+    list("templates", TEMPLATE, Some("name"), "04 §2.4"),
+    list("tax_rates", TAX_RATE, None, "04 §5.1"),
+    list("numbering", NUMBERING, None, "04 §7"),
+    list("late_fee_policies", LATE_FEE_POLICY, Some("name"), "05 §4.1"),
+    list("aging_buckets", AGING_BUCKETS, Some("name"), "05 §5"),
+    list("wallet_policies", WALLET_POLICY, Some("name"), "05 §3.1"),
+    list("revenue_policies", REVENUE_POLICY, Some("name"), "06 §3"),
+    list("split_merge_policies", SPLIT_MERGE_POLICY, Some("name"), "06 §3"),
+    list("revenue_runs", REVENUE_RUN, Some("name"), "06 §9"),
     DocSpec { name: "system", ty: SYSTEM, list: false, key: None, spec: "01" },
     DocSpec { name: "callbacks", ty: CALLBACKS, list: false, key: None, spec: "07 §2" },
 ];

@@ -1,1 +1,146 @@
-//! reckon-sdk (work in progress).
+//! # reckon-sdk
+//!
+//! What a host application calls: open a store, load rules, send accounts, legal entities and
+//! orders, activate them, and read their billing schedules. Also the scenario runner
+//! ([`scenario`]), the demo company ([`demo`]) and the benchmark ([`bench`]) behind the `reckon`
+//! command.
+//!
+//! ```
+//! use reckon_sdk::Reckon;
+//! let mut r = Reckon::in_memory();
+//! r.load_rules_str("rules.yaml", "
+//! products:
+//!   - {code: ACE, price_type: recurring, list_price: 100, billing_frequency: monthly}
+//! ").unwrap();
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod bench;
+pub mod demo;
+pub mod scenario;
+
+pub use reckon_engine as engine;
+use reckon_engine::engine::Activation;
+use reckon_engine::model::{Account, LegalEntity, Order};
+use reckon_engine::rules::{self, RuleError, RuleSet};
+use reckon_engine::store::{MemStore, SledStore, Store, StoreError};
+use reckon_engine::{Engine, EngineError, Schedule};
+use std::path::Path;
+use std::sync::Arc;
+
+/// SDK errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdkError {
+    /// Rule files did not validate (every error, with file:line:col).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Rules(Vec<RuleError>),
+    /// The engine refused a step.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A Reckon instance: an engine over a store.
+pub struct Reckon {
+    engine: Engine,
+}
+
+impl Reckon {
+    /// Open (or create) a durable sled store in a folder.
+    pub fn open(path: &Path) -> Result<Self, SdkError> {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(path)?);
+        Ok(Reckon { engine: Engine::new(store, RuleSet::default()) })
+    }
+
+    /// An in-memory instance (tests, previews).
+    pub fn in_memory() -> Self {
+        Reckon { engine: Engine::new(Arc::new(MemStore::new()), RuleSet::default()) }
+    }
+
+    /// Load and validate a rules folder; on error nothing changes.
+    pub fn load_rules(&mut self, dir: &Path) -> Result<&RuleSet, SdkError> {
+        let set = rules::load_dir(dir).map_err(SdkError::Rules)?;
+        self.engine.set_rules(set);
+        Ok(self.engine.rules())
+    }
+
+    /// Load rules from one YAML text.
+    pub fn load_rules_str(&mut self, file: &str, text: &str) -> Result<&RuleSet, SdkError> {
+        let set = rules::load_str(file, text).map_err(SdkError::Rules)?;
+        self.engine.set_rules(set);
+        Ok(self.engine.rules())
+    }
+
+    /// Send the accounts, legal entities and orders that the rules folder itself declares.
+    pub fn load_rule_data(&self) -> Result<(), SdkError> {
+        let rules = self.engine.rules().clone();
+        for le in rules.legal_entities {
+            self.engine.upsert_legal_entity(le)?;
+        }
+        for a in rules.accounts {
+            self.engine.upsert_account(a)?;
+        }
+        for o in rules.orders {
+            self.engine.submit_order(o)?;
+        }
+        Ok(())
+    }
+
+    /// Insert or replace an account.
+    pub fn upsert_account(&self, a: Account) -> Result<(), SdkError> {
+        Ok(self.engine.upsert_account(a)?)
+    }
+
+    /// Insert or replace a legal entity.
+    pub fn upsert_legal_entity(&self, le: LegalEntity) -> Result<(), SdkError> {
+        Ok(self.engine.upsert_legal_entity(le)?)
+    }
+
+    /// Submit an order (not yet active).
+    pub fn submit_order(&self, o: Order) -> Result<(), SdkError> {
+        Ok(self.engine.submit_order(o)?)
+    }
+
+    /// Activate an order on a date: all or nothing, durable on return.
+    pub fn activate(&self, order: &str, on: chrono::NaiveDate) -> Result<Activation, SdkError> {
+        Ok(self.engine.activate(order, on)?)
+    }
+
+    /// The schedules of a line (`O-1/L1`).
+    pub fn schedules(&self, line: &str) -> Result<Vec<Schedule>, SdkError> {
+        Ok(self.engine.schedules(line)?)
+    }
+
+    /// The engine, for everything else.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The engine, mutably.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+}
+
+/// Render schedules as an aligned text table.
+pub fn schedule_table(rows: &[Schedule]) -> String {
+    let mut out = String::from("ref           start       end         ready       amount      quantity  type           status\n");
+    for s in rows {
+        out.push_str(&format!(
+            "{:<13} {} {} {} {:>10}  {:>8}  {:<14} {}\n",
+            s.id,
+            s.start,
+            s.end,
+            s.ready,
+            s.amount,
+            s.quantity,
+            serde_json::to_value(s.schedule_type).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        ));
+    }
+    out
+}
