@@ -7,25 +7,56 @@ use crate::schema::parse_decimal;
 use rust_decimal::Decimal;
 
 fn invalid(reason: &str, path: String) -> CallbackError {
-    CallbackError::InvalidOutput { reason: reason.into(), path }
+    CallbackError::InvalidOutput {
+        reason: reason.into(),
+        path,
+    }
 }
 
 /// Allocate an agreement's total transaction price over its lines.
 pub fn allocate(a: &Agreement, relative_ssp: bool) -> CallbackResult<Vec<LineAmount>> {
-    let scale = minor_units(&a.currency).ok_or_else(|| invalid("wrong_currency", "currency".into()))?;
+    let scale =
+        minor_units(&a.currency).ok_or_else(|| invalid("wrong_currency", "currency".into()))?;
     let mut tps = Vec::with_capacity(a.lines.len());
     for (i, l) in a.lines.iter().enumerate() {
         let tp = l.transaction_price.as_ref().unwrap_or(&l.net_price);
-        tps.push(parse_decimal(&tp.amount).ok_or_else(|| invalid("bad_decimal", format!("lines[{i}].transaction_price")))?);
+        tps.push(
+            parse_decimal(&tp.amount)
+                .ok_or_else(|| invalid("bad_decimal", format!("lines[{i}].transaction_price")))?,
+        );
     }
-    let money = |d: Decimal| Money { amount: d.to_string(), currency: a.currency.clone() };
-    let ssps: Option<Vec<Decimal>> = a.lines.iter().map(|l| l.ssp.as_ref().and_then(|s| parse_decimal(&s.amount))).collect();
+    let money = |d: Decimal| Money {
+        amount: d.to_string(),
+        currency: a.currency.clone(),
+    };
+    let ssps: Option<Vec<Decimal>> = a
+        .lines
+        .iter()
+        .map(|l| l.ssp.as_ref().and_then(|s| parse_decimal(&s.amount)))
+        .collect();
     let weights = match (relative_ssp, ssps) {
         (true, Some(s)) if s.iter().any(|w| !w.is_zero()) => s,
-        _ => return Ok(a.lines.iter().zip(&tps).map(|(l, tp)| LineAmount { line_id: l.id.clone(), amount: money(*tp) }).collect()),
+        _ => {
+            return Ok(a
+                .lines
+                .iter()
+                .zip(&tps)
+                .map(|(l, tp)| LineAmount {
+                    line_id: l.id.clone(),
+                    amount: money(*tp),
+                })
+                .collect())
+        }
     };
     let parts = largest_remainder(tps.iter().copied().sum(), &weights, scale);
-    Ok(a.lines.iter().zip(parts).map(|(l, p)| LineAmount { line_id: l.id.clone(), amount: money(p) }).collect())
+    Ok(a.lines
+        .iter()
+        .zip(parts)
+        .map(|(l, p)| LineAmount {
+            line_id: l.id.clone(),
+            amount: money(p),
+        })
+        .collect())
 }
 
 /// Split `total` in proportion to `weights` (Σ weights > 0) into amounts with `scale` decimals
@@ -34,7 +65,11 @@ pub fn allocate(a: &Agreement, relative_ssp: bool) -> CallbackResult<Vec<LineAmo
 pub fn largest_remainder(total: Decimal, weights: &[Decimal], scale: u32) -> Vec<Decimal> {
     let sum: Decimal = weights.iter().copied().sum();
     let unit = Decimal::new(1, scale);
-    let sign = if total.is_sign_negative() { -Decimal::ONE } else { Decimal::ONE };
+    let sign = if total.is_sign_negative() {
+        -Decimal::ONE
+    } else {
+        Decimal::ONE
+    };
     let abs = total.abs();
     let mut parts: Vec<(usize, Decimal, Decimal)> = weights
         .iter()

@@ -577,7 +577,15 @@ impl GroupingCallback for Builtin {
 
 impl TransactionPriceCallback for Builtin {
     fn price_lines(&self, req: &AgreementRequest) -> CallbackResult<Vec<LineAmount>> {
-        Ok(req.agreement.lines.iter().map(|l| LineAmount { line_id: l.id.clone(), amount: l.net_price.clone() }).collect())
+        Ok(req
+            .agreement
+            .lines
+            .iter()
+            .map(|l| LineAmount {
+                line_id: l.id.clone(),
+                amount: l.net_price.clone(),
+            })
+            .collect())
     }
 }
 

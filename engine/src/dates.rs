@@ -61,8 +61,18 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 
 /// Month names as used in rule files (`january` … `december`), 1-based.
 pub const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 #[cfg(test)]
@@ -77,9 +87,23 @@ mod tests {
     fn clamping_is_per_month_and_never_drifts() {
         let start = month_index(d("2012-04-30"));
         let got: Vec<_> = (0..4).map(|k| clamped(start + k, 31).unwrap()).collect();
-        assert_eq!(got, vec![d("2012-04-30"), d("2012-05-31"), d("2012-06-30"), d("2012-07-31")]);
-        assert_eq!(clamped(month_index(d("2016-02-01")), 31), Some(d("2016-02-29")));
-        assert_eq!(clamped(month_index(d("2015-02-01")), 30), Some(d("2015-02-28")));
+        assert_eq!(
+            got,
+            vec![
+                d("2012-04-30"),
+                d("2012-05-31"),
+                d("2012-06-30"),
+                d("2012-07-31")
+            ]
+        );
+        assert_eq!(
+            clamped(month_index(d("2016-02-01")), 31),
+            Some(d("2016-02-29"))
+        );
+        assert_eq!(
+            clamped(month_index(d("2015-02-01")), 30),
+            Some(d("2015-02-28"))
+        );
     }
 
     #[test]

@@ -146,7 +146,10 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 
 fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T> {
     serde_json::from_slice(v).map_err(|e| {
-        EngineError::Store(StoreError::Corrupt { key: String::from_utf8_lossy(k).replace('\0', "/"), reason: e.to_string() })
+        EngineError::Store(StoreError::Corrupt {
+            key: String::from_utf8_lossy(k).replace('\0', "/"),
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -166,7 +169,12 @@ pub struct Engine {
 impl Engine {
     /// An engine over a store with a rule set.
     pub fn new(store: Arc<dyn Store>, rules: RuleSet) -> Self {
-        Engine { rules: Arc::new(rules), store, callbacks: Arc::new(NoPlugins), price_currency: None }
+        Engine {
+            rules: Arc::new(rules),
+            store,
+            callbacks: Arc::new(NoPlugins),
+            price_currency: None,
+        }
     }
 
     /// Register the plugin host's callbacks.
@@ -210,25 +218,43 @@ impl Engine {
             account.currency = self.price_currency.clone().unwrap_or_default();
         }
         if minor_units(&account.currency).is_none() {
-            return Err(EngineError::refused(Code::UnknownCurrency, format!("account {}", account.id), "currency",
-                format!("`{}` is not an ISO 4217 currency", account.currency)));
+            return Err(EngineError::refused(
+                Code::UnknownCurrency,
+                format!("account {}", account.id),
+                "currency",
+                format!("`{}` is not an ISO 4217 currency", account.currency),
+            ));
         }
         if let Some(DayOfMonth::Day(d)) = account.billing_day_of_month {
             if !(1..=31).contains(&d) {
-                return Err(EngineError::refused(Code::InvalidCycleDay, format!("account {}", account.id), "billing_day_of_month",
-                    format!("{d} is not a day 1–31")));
+                return Err(EngineError::refused(
+                    Code::InvalidCycleDay,
+                    format!("account {}", account.id),
+                    "billing_day_of_month",
+                    format!("{d} is not a day 1–31"),
+                ));
             }
         }
         for (field, name) in [("billing_preference", &account.billing_preference)] {
             if let Some(n) = name {
                 if !self.rules.preferences.contains_key(n) {
-                    return Err(EngineError::refused(Code::UnknownPreference, format!("account {}", account.id), field, format!("no billing preference `{n}`")));
+                    return Err(EngineError::refused(
+                        Code::UnknownPreference,
+                        format!("account {}", account.id),
+                        field,
+                        format!("no billing preference `{n}`"),
+                    ));
                 }
             }
         }
         if let Some(n) = &account.payment_term {
             if !self.rules.payment_terms.contains_key(n) {
-                return Err(EngineError::refused(Code::UnknownPaymentTerm, format!("account {}", account.id), "payment_term", format!("no payment term `{n}`")));
+                return Err(EngineError::refused(
+                    Code::UnknownPaymentTerm,
+                    format!("account {}", account.id),
+                    "payment_term",
+                    format!("no payment term `{n}`"),
+                ));
             }
         }
         let mut b = Batch::default();
@@ -244,7 +270,12 @@ impl Engine {
     /// Insert or replace a legal entity.
     pub fn upsert_legal_entity(&self, le: LegalEntity) -> Result<()> {
         if minor_units(&le.currency).is_none() {
-            return Err(EngineError::refused(Code::UnknownCurrency, format!("legal entity {}", le.id), "currency", format!("`{}` is not an ISO 4217 currency", le.currency)));
+            return Err(EngineError::refused(
+                Code::UnknownCurrency,
+                format!("legal entity {}", le.id),
+                "currency",
+                format!("`{}` is not an ISO 4217 currency", le.currency),
+            ));
         }
         let mut b = Batch::default();
         b.put(key(&["le", &le.id]), encode(&le));
@@ -255,11 +286,22 @@ impl Engine {
     pub fn submit_order(&self, order: Order) -> Result<()> {
         if let Some(existing) = self.get::<StoredOrder>(&key(&["order", &order.id]))? {
             if existing.activated_on.is_some() {
-                return Err(EngineError::refused(Code::AlreadyActive, format!("order {}", order.id), "id", "the order is already active; change it with an asset-based change"));
+                return Err(EngineError::refused(
+                    Code::AlreadyActive,
+                    format!("order {}", order.id),
+                    "id",
+                    "the order is already active; change it with an asset-based change",
+                ));
             }
         }
         let mut b = Batch::default();
-        b.put(key(&["order", &order.id]), encode(&StoredOrder { order, activated_on: None }));
+        b.put(
+            key(&["order", &order.id]),
+            encode(&StoredOrder {
+                order,
+                activated_on: None,
+            }),
+        );
         Ok(self.store.commit(b)?)
     }
 
@@ -272,17 +314,35 @@ impl Engine {
     /// or nothing, durable when this returns.
     pub fn activate(&self, order_id: &str, today: NaiveDate) -> Result<Activation> {
         let Some(mut stored) = self.order(order_id)? else {
-            return Err(EngineError::refused(Code::UnknownOrder, format!("order {order_id}"), "id", "no such order"));
+            return Err(EngineError::refused(
+                Code::UnknownOrder,
+                format!("order {order_id}"),
+                "id",
+                "no such order",
+            ));
         };
         if stored.activated_on.is_some() {
-            return Err(EngineError::refused(Code::AlreadyActive, format!("order {order_id}"), "id", "the order is already active"));
+            return Err(EngineError::refused(
+                Code::AlreadyActive,
+                format!("order {order_id}"),
+                "id",
+                "the order is already active",
+            ));
         }
         let order = &stored.order;
         let Some(account) = self.account(&order.account)? else {
-            return Err(EngineError::refused(Code::UnknownAccount, format!("order {order_id}"), "account", format!("no account `{}`", order.account)));
+            return Err(EngineError::refused(
+                Code::UnknownAccount,
+                format!("order {order_id}"),
+                "account",
+                format!("no account `{}`", order.account),
+            ));
         };
         let mut batch = Batch::default();
-        let mut report = Activation { order: order_id.to_string(), schedules: Vec::new() };
+        let mut report = Activation {
+            order: order_id.to_string(),
+            schedules: Vec::new(),
+        };
         for line in &order.lines {
             let (asset, schedules) = self.plan_line(order, line, &account)?;
             report.schedules.push((asset.line.clone(), schedules.len()));
@@ -294,41 +354,83 @@ impl Engine {
         stored.activated_on = Some(today);
         batch.put(key(&["order", order_id]), encode(&stored));
         self.store.commit(batch)?;
-        tracing::debug!(order = order_id, lines = report.schedules.len(), "order activated");
+        tracing::debug!(
+            order = order_id,
+            lines = report.schedules.len(),
+            "order activated"
+        );
         Ok(report)
     }
 
     /// Plan one line: resolve its settings and generate its schedules (nothing is written).
-    fn plan_line(&self, order: &Order, line: &OrderLine, account: &Account) -> Result<(Asset, Vec<Schedule>)> {
+    fn plan_line(
+        &self,
+        order: &Order,
+        line: &OrderLine,
+        account: &Account,
+    ) -> Result<(Asset, Vec<Schedule>)> {
         let line_ref = format!("{}/{}", order.id, line.id);
-        let refuse = |code, field: &str, msg: String| EngineError::refused(code, line_ref.clone(), field, msg);
-        let product = self
-            .rules
-            .products
-            .get(&line.product)
-            .ok_or_else(|| refuse(Code::UnknownProduct, "product", format!("no product `{}`", line.product)))?;
+        let refuse = |code, field: &str, msg: String| {
+            EngineError::refused(code, line_ref.clone(), field, msg)
+        };
+        let product = self.rules.products.get(&line.product).ok_or_else(|| {
+            refuse(
+                Code::UnknownProduct,
+                "product",
+                format!("no product `{}`", line.product),
+            )
+        })?;
         // Currency: the bill-to account's must match the order account's and the price list's.
         let mut currency = account.currency.clone();
         if let Some(bill_to) = line.extra.get("bill_to").and_then(|v| v.as_str()) {
-            let other = self.account(bill_to)?.ok_or_else(|| refuse(Code::UnknownAccount, "bill_to", format!("no account `{bill_to}`")))?;
+            let other = self.account(bill_to)?.ok_or_else(|| {
+                refuse(
+                    Code::UnknownAccount,
+                    "bill_to",
+                    format!("no account `{bill_to}`"),
+                )
+            })?;
             if other.currency != account.currency {
-                return Err(refuse(Code::CurrencyMismatch, "bill_to", format!("bill-to account {} is in {}, the order's account {} in {}", other.id, other.currency, account.id, account.currency)));
+                return Err(refuse(
+                    Code::CurrencyMismatch,
+                    "bill_to",
+                    format!(
+                        "bill-to account {} is in {}, the order's account {} in {}",
+                        other.id, other.currency, account.id, account.currency
+                    ),
+                ));
             }
             currency = other.currency;
         }
         if let Some(pc) = &self.price_currency {
             if *pc != currency {
-                return Err(refuse(Code::CurrencyMismatch, "product", format!("`{}` is priced in {pc}, account {} is in {currency}", product.code, account.id)));
+                return Err(refuse(
+                    Code::CurrencyMismatch,
+                    "product",
+                    format!(
+                        "`{}` is priced in {pc}, account {} is in {currency}",
+                        product.code, account.id
+                    ),
+                ));
             }
         }
-        let location = match &order.location {
-            Some(id) => Some(account.locations.iter().find(|l| &l.id == id).ok_or_else(|| {
-                EngineError::refused(Code::InvalidRecord, format!("order {}", order.id), "location", format!("account {} has no location `{id}`", account.id))
-            })?),
-            None => None,
-        };
+        let location =
+            match &order.location {
+                Some(id) => Some(account.locations.iter().find(|l| &l.id == id).ok_or_else(
+                    || {
+                        EngineError::refused(
+                            Code::InvalidRecord,
+                            format!("order {}", order.id),
+                            "location",
+                            format!("account {} has no location `{id}`", account.id),
+                        )
+                    },
+                )?),
+                None => None,
+            };
         let preference = self.resolve_preference(&line_ref, account, location, order, line)?;
-        let payment_term = self.resolve_payment_term(&line_ref, preference, account, location, order, line)?;
+        let payment_term =
+            self.resolve_payment_term(&line_ref, preference, account, location, order, line)?;
         let defaults;
         let pref = match preference {
             Some(p) => p,
@@ -337,20 +439,42 @@ impl Engine {
                 &defaults
             }
         };
-        let scale = minor_units(&currency).ok_or_else(|| refuse(Code::UnknownCurrency, "currency", format!("`{currency}`")))?;
+        let scale = minor_units(&currency)
+            .ok_or_else(|| refuse(Code::UnknownCurrency, "currency", format!("`{currency}`")))?;
         let frequency = product.billing_frequency();
         let evergreen = product.evergreen();
         if evergreen.is_some() && frequency == BillingFrequency::SinglePeriod {
-            return Err(refuse(Code::EvergreenSinglePeriod, "product", format!("`{}` is evergreen and billed as a single period", product.code)));
+            return Err(refuse(
+                Code::EvergreenSinglePeriod,
+                "product",
+                format!(
+                    "`{}` is evergreen and billed as a single period",
+                    product.code
+                ),
+            ));
         }
-        let start = line.start.ok_or_else(|| refuse(Code::MissingDates, "start", "the line has no start date".into()))?;
+        let start = line.start.ok_or_else(|| {
+            refuse(
+                Code::MissingDates,
+                "start",
+                "the line has no start date".into(),
+            )
+        })?;
         let needs_end = frequency != BillingFrequency::OneTime && evergreen.is_none();
         if needs_end && line.end.is_none() {
-            return Err(refuse(Code::MissingDates, "end", "a recurring or usage line that is not evergreen needs an end date".into()));
+            return Err(refuse(
+                Code::MissingDates,
+                "end",
+                "a recurring or usage line that is not evergreen needs an end date".into(),
+            ));
         }
         if let Some(end) = line.end {
             if end < start {
-                return Err(refuse(Code::EndBeforeStart, "end", format!("end {end} is before start {start}")));
+                return Err(refuse(
+                    Code::EndBeforeStart,
+                    "end",
+                    format!("end {end} is before start {start}"),
+                ));
             }
         }
         let cycle_day = match pref.billing_cycle_start {
@@ -368,7 +492,11 @@ impl Engine {
             CycleStart::PeriodStartDate => chrono::Datelike::day(&start),
         };
         if !(1..=31).contains(&cycle_day) {
-            return Err(refuse(Code::InvalidCycleDay, "billing_day_of_month", format!("cycle day {cycle_day} is not 1–31")));
+            return Err(refuse(
+                Code::InvalidCycleDay,
+                "billing_day_of_month",
+                format!("cycle day {cycle_day} is not 1–31"),
+            ));
         }
         let calendar_month = match pref.calendar_cycle_start {
             CalendarStart::None => None,
@@ -382,8 +510,17 @@ impl Engine {
             BillingFrequency::Usage => product.usage_frequency.unwrap_or_default().months(),
             f => f.months().unwrap_or(1),
         };
-        if product.billing_rule == BillingRule::ReadyForBillingDate && order.ready_for_billing_date.is_none() {
-            return Err(refuse(Code::MissingDates, "ready_for_billing_date", format!("`{}` bills on the order's ready_for_billing_date, which is missing", product.code)));
+        if product.billing_rule == BillingRule::ReadyForBillingDate
+            && order.ready_for_billing_date.is_none()
+        {
+            return Err(refuse(
+                Code::MissingDates,
+                "ready_for_billing_date",
+                format!(
+                    "`{}` bills on the order's ready_for_billing_date, which is missing",
+                    product.code
+                ),
+            ));
         }
         let terms = Terms {
             start,
@@ -419,27 +556,54 @@ impl Engine {
             return Ok((asset, Vec::new()));
         }
         let gen_err = |e: GenError| match e {
-            GenError::MissingReadyForBillingDate => refuse(Code::MissingDates, "ready_for_billing_date", "the order has no ready_for_billing_date".into()),
-            GenError::EndBeforeStart => refuse(Code::EndBeforeStart, "end", "end before start".into()),
-            GenError::BadCycleDay => refuse(Code::InvalidCycleDay, "billing_day_of_month", format!("cycle day {cycle_day}")),
-            GenError::DateOutOfRange => refuse(Code::MissingDates, "end", "dates out of range".into()),
+            GenError::MissingReadyForBillingDate => refuse(
+                Code::MissingDates,
+                "ready_for_billing_date",
+                "the order has no ready_for_billing_date".into(),
+            ),
+            GenError::EndBeforeStart => {
+                refuse(Code::EndBeforeStart, "end", "end before start".into())
+            }
+            GenError::BadCycleDay => refuse(
+                Code::InvalidCycleDay,
+                "billing_day_of_month",
+                format!("cycle day {cycle_day}"),
+            ),
+            GenError::DateOutOfRange => {
+                refuse(Code::MissingDates, "end", "dates out of range".into())
+            }
         };
         let periods = if line.segments.is_empty() {
-            let price = self.price(&line_ref, product, line, &terms, line.net_price, line.list_price, line.quantity, line.discount_percent)?;
+            let price = self.price(
+                &line_ref,
+                product,
+                line,
+                &terms,
+                line.net_price,
+                line.list_price,
+                line.quantity,
+                line.discount_percent,
+            )?;
             asset.price = price;
             match frequency {
-                BillingFrequency::OneTime => vec![schedule::one_time(&terms, total_of(price)).map_err(gen_err)?],
-                BillingFrequency::SinglePeriod => vec![schedule::single_period(&terms, total_of(price)).map_err(gen_err)?],
+                BillingFrequency::OneTime => {
+                    vec![schedule::one_time(&terms, total_of(price)).map_err(gen_err)?]
+                }
+                BillingFrequency::SinglePeriod => {
+                    vec![schedule::single_period(&terms, total_of(price)).map_err(gen_err)?]
+                }
                 BillingFrequency::Usage => {
                     schedule::generate(&terms, Price::Rate(Decimal::ZERO), 0, 0).map_err(gen_err)?
                 }
-                _ => schedule::generate(&terms, price, 0, evergreen.unwrap_or(0) as usize).map_err(gen_err)?,
+                _ => schedule::generate(&terms, price, 0, evergreen.unwrap_or(0) as usize)
+                    .map_err(gen_err)?,
             }
         } else {
-            self.ramp_periods(&line_ref, product, line, &terms).map_err(|e| match e {
-                Ramp::Gen(g) => gen_err(g),
-                Ramp::Engine(e) => e,
-            })?
+            self.ramp_periods(&line_ref, product, line, &terms)
+                .map_err(|e| match e {
+                    Ramp::Gen(g) => gen_err(g),
+                    Ramp::Engine(e) => e,
+                })?
         };
         let schedules: Vec<Schedule> = periods
             .into_iter()
@@ -464,18 +628,36 @@ impl Engine {
         Ok((asset, schedules))
     }
 
-    fn ramp_periods(&self, line_ref: &str, product: &Product, line: &OrderLine, terms: &Terms) -> std::result::Result<Vec<schedule::Period>, Ramp> {
+    fn ramp_periods(
+        &self,
+        line_ref: &str,
+        product: &Product,
+        line: &OrderLine,
+        terms: &Terms,
+    ) -> std::result::Result<Vec<schedule::Period>, Ramp> {
         let mut segs = line.segments.clone();
         segs.sort_by_key(|s| s.start);
         let mut out = Vec::new();
         for (i, seg) in segs.iter().enumerate() {
-            let end = seg.end.or_else(|| segs.get(i + 1).and_then(|n| n.start.pred_opt())).or(terms.end);
+            let end = seg
+                .end
+                .or_else(|| segs.get(i + 1).and_then(|n| n.start.pred_opt()))
+                .or(terms.end);
             let mut t = *terms;
             t.start = seg.start;
             t.end = end;
             t.treatment = Treatment::SeparatePeriod;
             let price = self
-                .price(line_ref, product, line, &t, seg.net_price, seg.list_price.or(line.list_price), seg.quantity.unwrap_or(line.quantity), seg.discount_percent.or(line.discount_percent))
+                .price(
+                    line_ref,
+                    product,
+                    line,
+                    &t,
+                    seg.net_price,
+                    seg.list_price.or(line.list_price),
+                    seg.quantity.unwrap_or(line.quantity),
+                    seg.discount_percent.or(line.discount_percent),
+                )
                 .map_err(Ramp::Engine)?;
             out.extend(schedule::generate(&t, price, 0, 0).map_err(Ramp::Gen)?);
         }
@@ -483,42 +665,89 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn price(&self, line_ref: &str, product: &Product, _line: &OrderLine, terms: &Terms, net: Option<Decimal>, list: Option<Decimal>, qty: Decimal, discount: Option<Decimal>) -> Result<Price> {
+    fn price(
+        &self,
+        line_ref: &str,
+        product: &Product,
+        _line: &OrderLine,
+        terms: &Terms,
+        net: Option<Decimal>,
+        list: Option<Decimal>,
+        qty: Decimal,
+        discount: Option<Decimal>,
+    ) -> Result<Price> {
         if let Some(net) = net {
             return Ok(Price::Total(net));
         }
         let list = list.or(product.list_price).ok_or_else(|| {
-            EngineError::refused(Code::MissingPrice, line_ref, "net_price", format!("neither the line nor product `{}` has a price", product.code))
+            EngineError::refused(
+                Code::MissingPrice,
+                line_ref,
+                "net_price",
+                format!(
+                    "neither the line nor product `{}` has a price",
+                    product.code
+                ),
+            )
         })?;
         let factor = Decimal::ONE - discount.unwrap_or_default() / Decimal::ONE_HUNDRED;
         let base = list * qty * factor;
-        Ok(match (product.billing_frequency(), product.selling_frequency().months()) {
-            (BillingFrequency::OneTime, _) | (BillingFrequency::Usage, _) => Price::Total(base),
-            (BillingFrequency::SinglePeriod, selling) => {
-                // The whole term in selling periods, measured from the line start (02 §3 day count).
-                let mut t = *terms;
-                t.months = selling.unwrap_or(1);
-                t.cycle_day = chrono::Datelike::day(&terms.start);
-                t.calendar_month = None;
-                let p = schedule::measure(&t).map_err(|_| EngineError::refused(Code::MissingDates, line_ref, "end", "the line needs an end date"))?;
-                Price::Total(base * p)
-            }
-            (f, selling) => {
-                let n = Decimal::from(f.months().unwrap_or(1));
-                let s = Decimal::from(selling.unwrap_or(f.months().unwrap_or(1)));
-                Price::Rate(base * n / s)
-            }
-        })
+        Ok(
+            match (
+                product.billing_frequency(),
+                product.selling_frequency().months(),
+            ) {
+                (BillingFrequency::OneTime, _) | (BillingFrequency::Usage, _) => Price::Total(base),
+                (BillingFrequency::SinglePeriod, selling) => {
+                    // The whole term in selling periods, measured from the line start (02 §3 day count).
+                    let mut t = *terms;
+                    t.months = selling.unwrap_or(1);
+                    t.cycle_day = chrono::Datelike::day(&terms.start);
+                    t.calendar_month = None;
+                    let p = schedule::measure(&t).map_err(|_| {
+                        EngineError::refused(
+                            Code::MissingDates,
+                            line_ref,
+                            "end",
+                            "the line needs an end date",
+                        )
+                    })?;
+                    Price::Total(base * p)
+                }
+                (f, selling) => {
+                    let n = Decimal::from(f.months().unwrap_or(1));
+                    let s = Decimal::from(selling.unwrap_or(f.months().unwrap_or(1)));
+                    Price::Rate(base * n / s)
+                }
+            },
+        )
     }
 
-    fn schedule_type(&self, order: &Order, line: &OrderLine, product: &Product) -> Result<ScheduleType> {
+    fn schedule_type(
+        &self,
+        order: &Order,
+        line: &OrderLine,
+        product: &Product,
+    ) -> Result<ScheduleType> {
         let level = match &line.parent {
             Some(parent_id) => {
-                let parent = order.lines.iter().find(|l| &l.id == parent_id).ok_or_else(|| {
-                    EngineError::refused(Code::UnknownLine, format!("{}/{}", order.id, line.id), "parent", format!("no line `{parent_id}` in order {}", order.id))
-                })?;
+                let parent = order
+                    .lines
+                    .iter()
+                    .find(|l| &l.id == parent_id)
+                    .ok_or_else(|| {
+                        EngineError::refused(
+                            Code::UnknownLine,
+                            format!("{}/{}", order.id, line.id),
+                            "parent",
+                            format!("no line `{parent_id}` in order {}", order.id),
+                        )
+                    })?;
                 let parent_product = self.rules.products.get(&parent.product);
-                match parent_product.and_then(|p| p.bundle_invoice_level).or(product.bundle_invoice_level) {
+                match parent_product
+                    .and_then(|p| p.bundle_invoice_level)
+                    .or(product.bundle_invoice_level)
+                {
                     Some(BundleLevel::Bundle) => return Ok(ScheduleType::Informational),
                     Some(BundleLevel::Detail) => return Ok(ScheduleType::Contracted),
                     None => None,
@@ -526,25 +755,44 @@ impl Engine {
             }
             None => product.bundle_invoice_level,
         };
-        let is_bundle = !product.options.is_empty() || order.lines.iter().any(|l| l.parent.as_deref() == Some(&line.id));
+        let is_bundle = !product.options.is_empty()
+            || order
+                .lines
+                .iter()
+                .any(|l| l.parent.as_deref() == Some(&line.id));
         Ok(match (is_bundle, level) {
             (true, Some(BundleLevel::Detail)) => ScheduleType::Informational,
             _ => ScheduleType::Contracted,
         })
     }
 
-    fn resolve_preference(&self, line_ref: &str, account: &Account, location: Option<&Location>, order: &Order, line: &OrderLine) -> Result<Option<&BillingPreference>> {
+    fn resolve_preference(
+        &self,
+        line_ref: &str,
+        account: &Account,
+        location: Option<&Location>,
+        order: &Order,
+        line: &OrderLine,
+    ) -> Result<Option<&BillingPreference>> {
         let mut current = self.rules.default_preference();
         let levels = [
             ("account", account.billing_preference.as_ref()),
-            ("location", location.and_then(|l| l.billing_preference.as_ref())),
+            (
+                "location",
+                location.and_then(|l| l.billing_preference.as_ref()),
+            ),
             ("order", order.billing_preference.as_ref()),
             ("line", line.billing_preference.as_ref()),
         ];
         for (level, name) in levels {
             let Some(name) = name else { continue };
             let p = self.rules.preferences.get(name).ok_or_else(|| {
-                EngineError::refused(Code::UnknownPreference, line_ref, format!("{level}.billing_preference"), format!("no billing preference `{name}`"))
+                EngineError::refused(
+                    Code::UnknownPreference,
+                    line_ref,
+                    format!("{level}.billing_preference"),
+                    format!("no billing preference `{name}`"),
+                )
             })?;
             if let Some(cur) = current {
                 if cur.name != p.name && !cur.allow_preference_override {
@@ -561,26 +809,46 @@ impl Engine {
         Ok(current)
     }
 
-    fn resolve_payment_term(&self, line_ref: &str, pref: Option<&BillingPreference>, account: &Account, location: Option<&Location>, order: &Order, line: &OrderLine) -> Result<Option<String>> {
+    fn resolve_payment_term(
+        &self,
+        line_ref: &str,
+        pref: Option<&BillingPreference>,
+        account: &Account,
+        location: Option<&Location>,
+        order: &Order,
+        line: &OrderLine,
+    ) -> Result<Option<String>> {
         let mut current = self.rules.default_payment_term().map(|t| t.name.clone());
         let allow = pref.is_none_or(|p| p.allow_payment_term_override);
         let levels = [
             ("account", account.payment_term.as_ref(), true),
-            ("location", location.and_then(|l| l.payment_term.as_ref()), allow),
+            (
+                "location",
+                location.and_then(|l| l.payment_term.as_ref()),
+                allow,
+            ),
             ("order", order.payment_term.as_ref(), allow),
             ("line", line.payment_term.as_ref(), allow),
         ];
         for (level, name, allowed) in levels {
             let Some(name) = name else { continue };
             if !self.rules.payment_terms.contains_key(name) {
-                return Err(EngineError::refused(Code::UnknownPaymentTerm, line_ref, format!("{level}.payment_term"), format!("no payment term `{name}`")));
+                return Err(EngineError::refused(
+                    Code::UnknownPaymentTerm,
+                    line_ref,
+                    format!("{level}.payment_term"),
+                    format!("no payment term `{name}`"),
+                ));
             }
             if !allowed && current.as_ref() != Some(name) {
                 return Err(EngineError::refused(
                     Code::PaymentTermOverrideNotAllowed,
                     line_ref,
                     format!("{level}.payment_term"),
-                    format!("preference `{}` does not allow overriding the payment term", pref.map(|p| p.name.as_str()).unwrap_or_default()),
+                    format!(
+                        "preference `{}` does not allow overriding the payment term",
+                        pref.map(|p| p.name.as_str()).unwrap_or_default()
+                    ),
                 ));
             }
             current = Some(name.clone());
@@ -590,20 +858,24 @@ impl Engine {
 
     /// The schedules of one line, in (start, ref) order.
     pub fn schedules(&self, line_ref: &str) -> Result<Vec<Schedule>> {
-        let Some((order, line)) = split_line_ref(line_ref) else { return Ok(Vec::new()) };
+        let Some((order, line)) = split_line_ref(line_ref) else {
+            return Ok(Vec::new());
+        };
         let mut out: Vec<Schedule> = self
             .store
             .scan(&key(&["sched", order, line, ""]))?
             .iter()
             .map(|(k, v)| decode(k, v))
             .collect::<Result<_>>()?;
-        out.sort_by(|a, b| (a.start, a.seq).cmp(&(b.start, b.seq)));
+        out.sort_by_key(|s| (s.start, s.seq));
         Ok(out)
     }
 
     /// The asset of a line, once its order is active.
     pub fn asset(&self, line_ref: &str) -> Result<Option<Asset>> {
-        let Some((order, line)) = split_line_ref(line_ref) else { return Ok(None) };
+        let Some((order, line)) = split_line_ref(line_ref) else {
+            return Ok(None);
+        };
         self.get(&key(&["asset", order, line]))
     }
 
@@ -612,7 +884,13 @@ impl Engine {
         Ok(self
             .schedules(line_ref)?
             .iter()
-            .filter(|s| s.schedule_type == ScheduleType::Contracted && !matches!(s.status, ScheduleStatus::Superseded | ScheduleStatus::Cancelled))
+            .filter(|s| {
+                s.schedule_type == ScheduleType::Contracted
+                    && !matches!(
+                        s.status,
+                        ScheduleStatus::Superseded | ScheduleStatus::Cancelled
+                    )
+            })
             .map(|s| s.amount)
             .sum())
     }

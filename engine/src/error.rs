@@ -99,8 +99,18 @@ pub enum EngineError {
 
 impl EngineError {
     /// Build a refusal.
-    pub fn refused(code: Code, record: impl Into<String>, field: impl Into<String>, message: impl Into<String>) -> Self {
-        EngineError::Refused { code, record: record.into(), field: field.into(), message: message.into() }
+    pub fn refused(
+        code: Code,
+        record: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        EngineError::Refused {
+            code,
+            record: record.into(),
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The snake_case code of this error.

@@ -388,7 +388,9 @@ impl Product {
 
     /// True when the product is evergreen.
     pub fn evergreen(&self) -> Option<u32> {
-        self.auto_renewal.filter(|r| r.kind == RenewalType::Evergreen).map(|r| r.term)
+        self.auto_renewal
+            .filter(|r| r.kind == RenewalType::Evergreen)
+            .map(|r| r.term)
     }
 }
 

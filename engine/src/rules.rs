@@ -40,12 +40,33 @@ impl fmt::Display for RuleError {
 
 impl RuleError {
     fn from_finding(file: &str, f: Finding) -> Self {
-        RuleError { code: f.code, file: file.to_string(), pos: f.pos, path: f.path, found: f.found, allowed: f.allowed }
+        RuleError {
+            code: f.code,
+            file: file.to_string(),
+            pos: f.pos,
+            path: f.path,
+            found: f.found,
+            allowed: f.allowed,
+        }
     }
 
     /// A semantic error at a node.
-    pub fn at(code: &'static str, file: &str, node: &Node, path: String, found: String, allowed: String) -> Self {
-        RuleError { code, file: file.to_string(), pos: node.pos, path, found, allowed }
+    pub fn at(
+        code: &'static str,
+        file: &str,
+        node: &Node,
+        path: String,
+        found: String,
+        allowed: String,
+    ) -> Self {
+        RuleError {
+            code,
+            file: file.to_string(),
+            pos: node.pos,
+            path,
+            found,
+            allowed,
+        }
     }
 }
 
@@ -182,7 +203,13 @@ impl RuleLoader {
                     Some(map) => {
                         for (mk, mv) in map {
                             let key = mk.as_str().unwrap_or_default().to_string();
-                            self.entries.push((spec.name, key, file.to_string(), mk.clone(), mv.clone()));
+                            self.entries.push((
+                                spec.name,
+                                key,
+                                file.to_string(),
+                                mk.clone(),
+                                mv.clone(),
+                            ));
                         }
                     }
                     None if matches!(v.kind, yaml::Kind::Null) => {}
@@ -203,7 +230,10 @@ impl RuleLoader {
     pub fn add_dir(&mut self, dir: &Path) -> std::io::Result<()> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            })
             .collect();
         files.sort();
         for f in files {
@@ -229,13 +259,19 @@ impl RuleLoader {
             if findings.is_empty() {
                 valid_rows.push((doc, file, node, path));
             } else {
-                self.errors.extend(findings.into_iter().map(|f| RuleError::from_finding(&file, f)));
+                self.errors.extend(
+                    findings
+                        .into_iter()
+                        .map(|f| RuleError::from_finding(&file, f)),
+                );
             }
         }
         // Duplicate names across all files.
         let mut seen: BTreeMap<(&str, String), (String, Pos)> = BTreeMap::new();
         for (doc, file, node, path) in &valid_rows {
-            let Some(key) = document(doc).and_then(|d| d.key) else { continue };
+            let Some(key) = document(doc).and_then(|d| d.key) else {
+                continue;
+            };
             let Some(kn) = node.get(key) else { continue };
             let name = kn.as_str().unwrap_or_default().to_string();
             if let Some((first_file, first_pos)) = seen.get(&(doc, name.clone())) {
@@ -268,17 +304,31 @@ impl RuleLoader {
             }
             map_seen.insert((doc, key.clone()), (file.clone(), kn.pos));
             let spec = document(doc).expect("known document");
-            let single = Node { kind: yaml::Kind::Map(vec![(kn.clone(), vn.clone())]), pos: kn.pos };
+            let single = Node {
+                kind: yaml::Kind::Map(vec![(kn.clone(), vn.clone())]),
+                pos: kn.pos,
+            };
             let mut findings = Vec::new();
             spec.ty.check(&single, doc, &mut findings);
             if !findings.is_empty() {
-                self.errors.extend(findings.into_iter().map(|f| RuleError::from_finding(&file, f)));
+                self.errors.extend(
+                    findings
+                        .into_iter()
+                        .map(|f| RuleError::from_finding(&file, f)),
+                );
                 continue;
             }
             if doc == "system" {
                 system_map.insert(key.into(), vn.to_value());
             } else {
-                set.callbacks.insert(key, Sourced { file: file.clone(), pos: kn.pos, value: vn.to_value() });
+                set.callbacks.insert(
+                    key,
+                    Sourced {
+                        file: file.clone(),
+                        pos: kn.pos,
+                        value: vn.to_value(),
+                    },
+                );
             }
         }
         match serde_yaml::from_value::<System>(serde_yaml::Value::Mapping(system_map)) {
@@ -289,13 +339,24 @@ impl RuleLoader {
         let mut pos_of: BTreeMap<(&str, String), (String, Node)> = BTreeMap::new();
         for (doc, file, node, path) in valid_rows {
             let value = node.to_value();
-            let key_name = document(doc).and_then(|d| d.key).and_then(|k| node.get(k)).and_then(|n| n.as_str()).map(str::to_string);
+            let key_name = document(doc)
+                .and_then(|d| d.key)
+                .and_then(|k| node.get(k))
+                .and_then(|n| n.as_str())
+                .map(str::to_string);
             macro_rules! typed {
                 ($t:ty) => {
                     match serde_yaml::from_value::<$t>(value.clone()) {
                         Ok(v) => Some(v),
                         Err(e) => {
-                            self.errors.push(RuleError::at("bad_value", &file, &node, path.clone(), e.to_string(), "a valid row".into()));
+                            self.errors.push(RuleError::at(
+                                "bad_value",
+                                &file,
+                                &node,
+                                path.clone(),
+                                e.to_string(),
+                                "a valid row".into(),
+                            ));
                             None
                         }
                     }
@@ -327,14 +388,19 @@ impl RuleLoader {
                     .documents
                     .entry(other.to_string())
                     .or_default()
-                    .push(Sourced { file: file.clone(), pos: node.pos, value }),
+                    .push(Sourced {
+                        file: file.clone(),
+                        pos: node.pos,
+                        value,
+                    }),
             }
         }
         self.errors.extend(cross_checks(&set, &pos_of));
         if self.errors.is_empty() {
             Ok(set)
         } else {
-            self.errors.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
+            self.errors
+                .sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
             self.errors.dedup();
             Err(self.errors)
         }
@@ -353,9 +419,18 @@ fn internal(doc: &str, e: &serde_yaml::Error) -> RuleError {
 }
 
 /// References and constraints that span rows.
-fn cross_checks(set: &RuleSet, pos_of: &BTreeMap<(&str, String), (String, Node)>) -> Vec<RuleError> {
+fn cross_checks(
+    set: &RuleSet,
+    pos_of: &BTreeMap<(&str, String), (String, Node)>,
+) -> Vec<RuleError> {
     let mut errors = Vec::new();
-    let field_err = |errors: &mut Vec<RuleError>, code, doc: &'static str, name: &str, field: &str, found: String, allowed: String| {
+    let field_err = |errors: &mut Vec<RuleError>,
+                     code,
+                     doc: &'static str,
+                     name: &str,
+                     field: &str,
+                     found: String,
+                     allowed: String| {
         if let Some((file, node)) = pos_of.get(&(doc, name.to_string())) {
             let at = node.get(field).unwrap_or(node);
             let idx = node_path(doc, name, field);
@@ -364,30 +439,68 @@ fn cross_checks(set: &RuleSet, pos_of: &BTreeMap<(&str, String), (String, Node)>
     };
     let defaults: Vec<_> = set.preferences.values().filter(|p| p.default).collect();
     for extra in defaults.iter().skip(1) {
-        field_err(&mut errors, "multiple_defaults", "billing_preferences", &extra.name, "default", "a second `default: true`".into(),
-            format!("exactly one default preference (already `{}`)", defaults[0].name));
+        field_err(
+            &mut errors,
+            "multiple_defaults",
+            "billing_preferences",
+            &extra.name,
+            "default",
+            "a second `default: true`".into(),
+            format!(
+                "exactly one default preference (already `{}`)",
+                defaults[0].name
+            ),
+        );
     }
     let term_defaults: Vec<_> = set.payment_terms.values().filter(|p| p.default).collect();
     for extra in term_defaults.iter().skip(1) {
-        field_err(&mut errors, "multiple_defaults", "payment_terms", &extra.name, "default", "a second `default: true`".into(),
-            format!("exactly one default payment term (already `{}`)", term_defaults[0].name));
+        field_err(
+            &mut errors,
+            "multiple_defaults",
+            "payment_terms",
+            &extra.name,
+            "default",
+            "a second `default: true`".into(),
+            format!(
+                "exactly one default payment term (already `{}`)",
+                term_defaults[0].name
+            ),
+        );
     }
     for t in set.payment_terms.values() {
         if t.start == TermStart::SpecificDay && t.start_value.is_none() {
-            field_err(&mut errors, "missing_key", "payment_terms", &t.name, "start", "start: specific_day without start_value".into(), "start_value: 1–31".into());
+            field_err(
+                &mut errors,
+                "missing_key",
+                "payment_terms",
+                &t.name,
+                "start",
+                "start: specific_day without start_value".into(),
+                "start_value: 1–31".into(),
+            );
         }
     }
     for p in set.products.values() {
         for opt in &p.options {
             if !set.products.contains_key(opt) {
-                field_err(&mut errors, "unknown_product", "products", &p.code, "options", format!("option `{opt}`"), "a product code".into());
+                field_err(
+                    &mut errors,
+                    "unknown_product",
+                    "products",
+                    &p.code,
+                    "options",
+                    format!("option `{opt}`"),
+                    "a product code".into(),
+                );
             }
         }
         let bf = p.billing_frequency();
         let consistent = match p.price_type {
             PriceType::OneTime => bf == BillingFrequency::OneTime,
             PriceType::Usage => bf == BillingFrequency::Usage,
-            PriceType::Recurring => !matches!(bf, BillingFrequency::OneTime | BillingFrequency::Usage),
+            PriceType::Recurring => {
+                !matches!(bf, BillingFrequency::OneTime | BillingFrequency::Usage)
+            }
         };
         if !consistent {
             field_err(&mut errors, "bad_value", "products", &p.code, "billing_frequency", format!("`{bf}` with price_type `{}`", p.price_type),
@@ -395,8 +508,26 @@ fn cross_checks(set: &RuleSet, pos_of: &BTreeMap<(&str, String), (String, Node)>
         }
     }
     for a in &set.accounts {
-        check_ref(&mut errors, set, pos_of, "accounts", &a.id, "billing_preference", a.billing_preference.as_deref(), "billing_preferences");
-        check_ref(&mut errors, set, pos_of, "accounts", &a.id, "payment_term", a.payment_term.as_deref(), "payment_terms");
+        check_ref(
+            &mut errors,
+            set,
+            pos_of,
+            "accounts",
+            &a.id,
+            "billing_preference",
+            a.billing_preference.as_deref(),
+            "billing_preferences",
+        );
+        check_ref(
+            &mut errors,
+            set,
+            pos_of,
+            "accounts",
+            &a.id,
+            "payment_term",
+            a.payment_term.as_deref(),
+            "payment_terms",
+        );
     }
     errors
 }
@@ -420,8 +551,19 @@ fn check_ref(
     };
     if !exists {
         if let Some((file, node)) = pos_of.get(&(doc, name.to_string())) {
-            let code = if target == "billing_preferences" { "unknown_preference" } else { "unknown_payment_term" };
-            errors.push(RuleError::at(code, file, node.get(field).unwrap_or(node), node_path(doc, name, field), format!("`{v}`"), format!("a name from {target}")));
+            let code = if target == "billing_preferences" {
+                "unknown_preference"
+            } else {
+                "unknown_payment_term"
+            };
+            errors.push(RuleError::at(
+                code,
+                file,
+                node.get(field).unwrap_or(node),
+                node_path(doc, name, field),
+                format!("`{v}`"),
+                format!("a name from {target}"),
+            ));
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Pure functions of their inputs; no store, no clock. Amounts are exact decimals and the
 //! schedules of a finite line always sum to its value (the last takes the remainder).
 
-use crate::dates::{clamped, days_30_360, days_in_month, days_inclusive, month_index, MonthIndex};
+use crate::dates::{clamped, days_30_360, days_inclusive, month_index, MonthIndex};
 use crate::model::{BillingRule, DayCount, Treatment};
 use crate::money::{round, Rounding};
 use chrono::{Days, NaiveDate};
@@ -97,11 +97,18 @@ impl Boundaries {
             }
             Some(cal) => {
                 let n = t.months as i32;
-                let aligned = |m: MonthIndex| (m.rem_euclid(12) - (cal as i32 - 1)).rem_euclid(n) == 0;
-                (m0..m0 + 25).find(|&m| aligned(m) && on_or_after(m)).ok_or(GenError::DateOutOfRange)?
+                let aligned =
+                    |m: MonthIndex| (m.rem_euclid(12) - (cal as i32 - 1)).rem_euclid(n) == 0;
+                (m0..m0 + 25)
+                    .find(|&m| aligned(m) && on_or_after(m))
+                    .ok_or(GenError::DateOutOfRange)?
             }
         };
-        Ok(Boundaries { first, months: t.months, day: t.cycle_day })
+        Ok(Boundaries {
+            first,
+            months: t.months,
+            day: t.cycle_day,
+        })
     }
 
     fn at(&self, k: i32) -> Result<NaiveDate, GenError> {
@@ -114,7 +121,8 @@ fn pred(d: NaiveDate) -> Result<NaiveDate, GenError> {
 }
 
 fn add_days(d: NaiveDate, n: u64) -> Result<NaiveDate, GenError> {
-    d.checked_add_days(Days::new(n)).ok_or(GenError::DateOutOfRange)
+    d.checked_add_days(Days::new(n))
+        .ok_or(GenError::DateOutOfRange)
 }
 
 /// A raw period: its range and whether it is a whole billing period.
@@ -138,7 +146,13 @@ struct Walk {
 impl Walk {
     fn new(t: &Terms) -> Result<Self, GenError> {
         let b = Boundaries::new(t)?;
-        Ok(Walk { b, k: 0, next_start: t.start, end: t.end, done: false })
+        Ok(Walk {
+            b,
+            k: 0,
+            next_start: t.start,
+            end: t.end,
+            done: false,
+        })
     }
 }
 
@@ -164,7 +178,12 @@ impl Iterator for Walk {
             if at_boundary {
                 self.k += 1;
             }
-            Ok(Raw { start, end, full: at_boundary && !cut, leading: !at_boundary })
+            Ok(Raw {
+                start,
+                end,
+                full: at_boundary && !cut,
+                leading: !at_boundary,
+            })
         };
         match step() {
             Ok(raw) => {
@@ -183,7 +202,13 @@ impl Iterator for Walk {
 }
 
 /// The fraction of a billing period that `[a, b]` is, under `day_count` (02 §3).
-pub fn fraction(a: NaiveDate, b: NaiveDate, months: u32, cycle_day: u32, day_count: DayCount) -> Decimal {
+pub fn fraction(
+    a: NaiveDate,
+    b: NaiveDate,
+    months: u32,
+    cycle_day: u32,
+    day_count: DayCount,
+) -> Decimal {
     let n = Decimal::from(months);
     match day_count {
         DayCount::BillingPeriod => month_sum(a, b, cycle_day) / n,
@@ -204,8 +229,7 @@ fn month_sum(a: NaiveDate, b: NaiveDate, day: u32) -> Decimal {
         m -= 1;
     }
     let mut total = Decimal::ZERO;
-    loop {
-        let (Some(ms), Some(next)) = (clamped(m, day), clamped(m + 1, day)) else { break };
+    while let (Some(ms), Some(next)) = (clamped(m, day), clamped(m + 1, day)) {
         if ms > b {
             break;
         }
@@ -224,16 +248,13 @@ fn month_sum(a: NaiveDate, b: NaiveDate, day: u32) -> Decimal {
     total
 }
 
-/// Days of the month of a month index (re-exported for callers that build their own terms).
-pub fn month_days(m: MonthIndex) -> u32 {
-    days_in_month(m)
-}
-
 fn ready(t: &Terms, start: NaiveDate, end: NaiveDate) -> Result<NaiveDate, GenError> {
     let base = match t.rule {
         BillingRule::Advance => start,
         BillingRule::Arrears => add_days(end, 1)?,
-        BillingRule::ReadyForBillingDate => t.ready_for_billing.ok_or(GenError::MissingReadyForBillingDate)?,
+        BillingRule::ReadyForBillingDate => t
+            .ready_for_billing
+            .ok_or(GenError::MissingReadyForBillingDate)?,
     };
     add_days(base, t.offset_days as u64)
 }
@@ -257,7 +278,11 @@ pub fn measure(t: &Terms) -> Result<Decimal, GenError> {
     let mut p = Decimal::ZERO;
     for raw in Walk::new(t)? {
         let raw = raw?;
-        p += if raw.full { Decimal::ONE } else { fraction(raw.start, raw.end, t.months, t.cycle_day, t.day_count) };
+        p += if raw.full {
+            Decimal::ONE
+        } else {
+            fraction(raw.start, raw.end, t.months, t.cycle_day, t.day_count)
+        };
     }
     Ok(p)
 }
@@ -265,20 +290,37 @@ pub fn measure(t: &Terms) -> Result<Decimal, GenError> {
 /// Generate a periodic line's schedules. For an open-ended (evergreen) line, `limit` schedules
 /// are generated (starting with the `skip`-th, so later ones can be appended); a finite line
 /// ignores both and is generated whole, its last schedule taking the remainder.
-pub fn generate(t: &Terms, price: Price, skip: usize, limit: usize) -> Result<Vec<Period>, GenError> {
+pub fn generate(
+    t: &Terms,
+    price: Price,
+    skip: usize,
+    limit: usize,
+) -> Result<Vec<Period>, GenError> {
     validate(t)?;
     // 1. Raw periods with the fraction each is charged, after the treatment.
     let mut pieces: Vec<(NaiveDate, NaiveDate, Decimal, Decimal)> = Vec::new(); // start, end, charged f, measured f
     let walk = Walk::new(t)?;
-    let take = if t.end.is_some() { usize::MAX } else { skip + limit };
+    // Open-ended lines walk a little further than asked, so that treatments which drop or merge
+    // the leading stub still leave `skip + limit` schedules.
+    let take = if t.end.is_some() {
+        usize::MAX
+    } else {
+        skip + limit + 2
+    };
     for raw in walk.take(take) {
         let raw = raw?;
-        let f = if raw.full { Decimal::ONE } else { fraction(raw.start, raw.end, t.months, t.cycle_day, t.day_count) };
+        let f = if raw.full {
+            Decimal::ONE
+        } else {
+            fraction(raw.start, raw.end, t.months, t.cycle_day, t.day_count)
+        };
         pieces.push((raw.start, raw.end, f, f));
         if raw.leading {
             match t.treatment {
                 Treatment::Ignore => pieces.last_mut().map(|p| p.2 = Decimal::ZERO).unwrap_or(()),
-                Treatment::ChargeFull => pieces.last_mut().map(|p| p.2 = Decimal::ONE).unwrap_or(()),
+                Treatment::ChargeFull => {
+                    pieces.last_mut().map(|p| p.2 = Decimal::ONE).unwrap_or(())
+                }
                 _ => {}
             }
         } else if !raw.full && t.treatment == Treatment::ChargeFull {
@@ -288,11 +330,18 @@ pub fn generate(t: &Terms, price: Price, skip: usize, limit: usize) -> Result<Ve
         }
     }
     let measured: Decimal = pieces.iter().map(|p| p.3).sum();
-    if t.treatment == Treatment::Ignore && pieces.first().is_some_and(|p| p.2.is_zero() && p.3 != Decimal::ONE) {
+    if t.treatment == Treatment::Ignore
+        && pieces
+            .first()
+            .is_some_and(|p| p.2.is_zero() && p.3 != Decimal::ONE)
+    {
         pieces.remove(0);
     }
-    if t.treatment == Treatment::CombineWithFirstPeriod && t.end.is_some() {
-        combine(&mut pieces);
+    if t.treatment == Treatment::CombineWithFirstPeriod {
+        combine(&mut pieces, t.end.is_some());
+    }
+    if t.end.is_none() {
+        pieces.truncate(skip + limit);
     }
     // 2. The rate and the total the schedules must sum to.
     let (rate, total) = match price {
@@ -301,7 +350,10 @@ pub fn generate(t: &Terms, price: Price, skip: usize, limit: usize) -> Result<Ve
             if measured.is_zero() {
                 (Decimal::ZERO, Some(round(net, t.scale, t.rounding)))
             } else {
-                let exact = matches!(t.treatment, Treatment::SeparatePeriod | Treatment::CombineWithFirstPeriod);
+                let exact = matches!(
+                    t.treatment,
+                    Treatment::SeparatePeriod | Treatment::CombineWithFirstPeriod
+                );
                 let rate = net / measured;
                 (rate, exact.then(|| round(net, t.scale, t.rounding)))
             }
@@ -310,7 +362,11 @@ pub fn generate(t: &Terms, price: Price, skip: usize, limit: usize) -> Result<Ve
     let total = match (t.end, total) {
         (None, _) => None,
         (Some(_), Some(total)) => Some(total),
-        (Some(_), None) => Some(round(rate * pieces.iter().map(|p| p.2).sum::<Decimal>(), t.scale, t.rounding)),
+        (Some(_), None) => Some(round(
+            rate * pieces.iter().map(|p| p.2).sum::<Decimal>(),
+            t.scale,
+            t.rounding,
+        )),
     };
     // 3. Round each, last absorbs.
     let mut out = Vec::with_capacity(pieces.len());
@@ -323,7 +379,12 @@ pub fn generate(t: &Terms, price: Price, skip: usize, limit: usize) -> Result<Ve
         };
         running += amount;
         if i >= skip || t.end.is_some() {
-            out.push(Period { start, end, ready: ready(t, start, end)?, amount });
+            out.push(Period {
+                start,
+                end,
+                ready: ready(t, start, end)?,
+                amount,
+            });
         }
     }
     Ok(out)
@@ -331,7 +392,7 @@ pub fn generate(t: &Terms, price: Price, skip: usize, limit: usize) -> Result<Ve
 
 /// `combine_with_first_period`: a leading stub merges with the next period, a trailing stub
 /// with the one before it.
-fn combine(pieces: &mut Vec<(NaiveDate, NaiveDate, Decimal, Decimal)>) {
+fn combine(pieces: &mut Vec<(NaiveDate, NaiveDate, Decimal, Decimal)>, finite: bool) {
     let is_stub = |p: &(NaiveDate, NaiveDate, Decimal, Decimal)| p.3 != Decimal::ONE;
     if pieces.len() >= 2 && is_stub(&pieces[0]) {
         let first = pieces.remove(0);
@@ -339,7 +400,7 @@ fn combine(pieces: &mut Vec<(NaiveDate, NaiveDate, Decimal, Decimal)>) {
         *next = (first.0, next.1, first.2 + next.2, first.3 + next.3);
     }
     let n = pieces.len();
-    if n >= 2 && is_stub(&pieces[n - 1]) && !is_stub(&pieces[n - 2]) {
+    if finite && n >= 2 && is_stub(&pieces[n - 1]) && !is_stub(&pieces[n - 2]) {
         let last = pieces.pop().expect("len ≥ 2");
         let prev = &mut pieces[n - 2];
         *prev = (prev.0, last.1, prev.2 + last.2, prev.3 + last.3);
@@ -349,14 +410,24 @@ fn combine(pieces: &mut Vec<(NaiveDate, NaiveDate, Decimal, Decimal)>) {
 /// A one-time line: one schedule `[start, start]`.
 pub fn one_time(t: &Terms, amount: Decimal) -> Result<Period, GenError> {
     let start = t.start;
-    Ok(Period { start, end: start, ready: ready(t, start, start)?, amount: round(amount, t.scale, t.rounding) })
+    Ok(Period {
+        start,
+        end: start,
+        ready: ready(t, start, start)?,
+        amount: round(amount, t.scale, t.rounding),
+    })
 }
 
 /// A single-period line: one schedule `[start, end]` for the whole value.
 pub fn single_period(t: &Terms, amount: Decimal) -> Result<Period, GenError> {
     validate(t)?;
     let end = t.end.ok_or(GenError::EndBeforeStart)?;
-    Ok(Period { start: t.start, end, ready: ready(t, t.start, end)?, amount: round(amount, t.scale, t.rounding) })
+    Ok(Period {
+        start: t.start,
+        end,
+        ready: ready(t, t.start, end)?,
+        amount: round(amount, t.scale, t.rounding),
+    })
 }
 
 #[cfg(test)]
@@ -392,7 +463,10 @@ mod tests {
         // 02 §3 / 03 §0: cycle day 1, 2015-04-16..2015-05-31 = 15/30 + 1 months.
         assert_eq!(month_sum(d("2015-04-16"), d("2015-05-31"), 1), m("1.5"));
         // DigiX: 2016-01-15..2016-02-08 with cycle day 9 is 25 of the 31 days of 01-09..02-08.
-        assert_eq!(month_sum(d("2016-01-15"), d("2016-02-08"), 9), m("25") / m("31"));
+        assert_eq!(
+            month_sum(d("2016-01-15"), d("2016-02-08"), 9),
+            m("25") / m("31")
+        );
     }
 
     #[test]
@@ -401,7 +475,10 @@ mod tests {
         t.rule = BillingRule::Advance;
         let p = generate(&t, Price::Rate(m("200")), 0, 0).unwrap();
         assert_eq!(p.len(), 13);
-        assert_eq!((p[0].start, p[0].end, p[0].amount), (d("2016-01-15"), d("2016-02-08"), m("161.29")));
+        assert_eq!(
+            (p[0].start, p[0].end, p[0].amount),
+            (d("2016-01-15"), d("2016-02-08"), m("161.29"))
+        );
         assert_eq!(p[12].amount, m("38.71"));
         assert_eq!(p.iter().map(|x| x.amount).sum::<Decimal>(), m("2400.00"));
     }
@@ -412,14 +489,37 @@ mod tests {
         t.calendar_month = Some(6);
         t.rule = BillingRule::Arrears;
         let p = generate(&t, Price::Rate(m("300")), 0, 0).unwrap();
-        let got: Vec<_> = p.iter().map(|x| (x.start, x.end, x.ready, x.amount)).collect();
+        let got: Vec<_> = p
+            .iter()
+            .map(|x| (x.start, x.end, x.ready, x.amount))
+            .collect();
         assert_eq!(
             got,
             vec![
-                (d("2016-04-01"), d("2016-05-31"), d("2016-06-01"), m("200.00")),
-                (d("2016-06-01"), d("2016-08-31"), d("2016-09-01"), m("300.00")),
-                (d("2016-09-01"), d("2016-11-30"), d("2016-12-01"), m("300.00")),
-                (d("2016-12-01"), d("2016-12-31"), d("2017-01-01"), m("100.00")),
+                (
+                    d("2016-04-01"),
+                    d("2016-05-31"),
+                    d("2016-06-01"),
+                    m("200.00")
+                ),
+                (
+                    d("2016-06-01"),
+                    d("2016-08-31"),
+                    d("2016-09-01"),
+                    m("300.00")
+                ),
+                (
+                    d("2016-09-01"),
+                    d("2016-11-30"),
+                    d("2016-12-01"),
+                    m("300.00")
+                ),
+                (
+                    d("2016-12-01"),
+                    d("2016-12-31"),
+                    d("2017-01-01"),
+                    m("100.00")
+                ),
             ]
         );
     }
@@ -434,15 +534,30 @@ mod tests {
         };
         let sum = |p: &[Period]| p.iter().map(|x| x.amount).sum::<Decimal>();
         let sep = run(Treatment::SeparatePeriod);
-        assert_eq!((sep.len(), sep[0].amount, sep[12].amount, sum(&sep)), (13, m("38.71"), m("61.29"), m("1200.00")));
+        assert_eq!(
+            (sep.len(), sep[0].amount, sep[12].amount, sum(&sep)),
+            (13, m("38.71"), m("61.29"), m("1200.00"))
+        );
         let ign = run(Treatment::Ignore);
-        assert_eq!((ign.len(), ign[0].start, sum(&ign)), (12, d("2016-02-01"), m("1161.29")));
+        assert_eq!(
+            (ign.len(), ign[0].start, sum(&ign)),
+            (12, d("2016-02-01"), m("1161.29"))
+        );
         let full = run(Treatment::ChargeFull);
-        assert_eq!((full[0].amount, full[12].amount, sum(&full)), (m("100.00"), m("100.00"), m("1300.00")));
+        assert_eq!(
+            (full[0].amount, full[12].amount, sum(&full)),
+            (m("100.00"), m("100.00"), m("1300.00"))
+        );
         let comb = run(Treatment::CombineWithFirstPeriod);
         assert_eq!(comb.len(), 11);
-        assert_eq!((comb[0].start, comb[0].end, comb[0].amount), (d("2016-01-20"), d("2016-02-29"), m("138.71")));
-        assert_eq!((comb[10].start, comb[10].end, comb[10].amount), (d("2016-12-01"), d("2017-01-19"), m("161.29")));
+        assert_eq!(
+            (comb[0].start, comb[0].end, comb[0].amount),
+            (d("2016-01-20"), d("2016-02-29"), m("138.71"))
+        );
+        assert_eq!(
+            (comb[10].start, comb[10].end, comb[10].amount),
+            (d("2016-12-01"), d("2017-01-19"), m("161.29"))
+        );
         assert_eq!(sum(&comb), m("1200.00"));
     }
 
@@ -451,7 +566,15 @@ mod tests {
         let t = terms("2012-04-30", "2012-08-30", 1, 31);
         let p = generate(&t, Price::Rate(m("100")), 0, 0).unwrap();
         let starts: Vec<_> = p.iter().map(|x| x.start).collect();
-        assert_eq!(starts, vec![d("2012-04-30"), d("2012-05-31"), d("2012-06-30"), d("2012-07-31")]);
+        assert_eq!(
+            starts,
+            vec![
+                d("2012-04-30"),
+                d("2012-05-31"),
+                d("2012-06-30"),
+                d("2012-07-31")
+            ]
+        );
     }
 
     #[test]
@@ -459,7 +582,10 @@ mod tests {
         let mut t = terms("2016-01-01", "2016-01-01", 1, 1);
         t.end = None;
         let p = generate(&t, Price::Rate(m("100")), 0, 3).unwrap();
-        assert_eq!(p.iter().map(|x| x.start).collect::<Vec<_>>(), vec![d("2016-01-01"), d("2016-02-01"), d("2016-03-01")]);
+        assert_eq!(
+            p.iter().map(|x| x.start).collect::<Vec<_>>(),
+            vec![d("2016-01-01"), d("2016-02-01"), d("2016-03-01")]
+        );
         let next = generate(&t, Price::Rate(m("100")), 3, 1).unwrap();
         assert_eq!(next[0].start, d("2016-04-01"));
     }

@@ -61,12 +61,22 @@ pub struct Field {
 
 /// A required key.
 pub const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Field {
-    Field { name, ty, required: true, doc }
+    Field {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
 }
 
 /// An optional key.
 pub const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Field {
-    Field { name, ty, required: false, doc }
+    Field {
+        name,
+        ty,
+        required: false,
+        doc,
+    }
 }
 
 /// A validation finding: where, which field, what was found and what is allowed.
@@ -105,7 +115,11 @@ impl Ty {
             Ty::Currency => "an ISO 4217 currency code (USD, EUR, JPY, …)".into(),
             Ty::Month => "a month name (january … december)".into(),
             Ty::Enum(words) => format!("one of {}", words.join(", ")),
-            Ty::Either(alts) => alts.iter().map(Ty::describe).collect::<Vec<_>>().join(", or "),
+            Ty::Either(alts) => alts
+                .iter()
+                .map(Ty::describe)
+                .collect::<Vec<_>>()
+                .join(", or "),
             Ty::List(item) => format!("a list of {}", item.describe()),
             Ty::Map(_) => "a map".into(),
             Ty::Obj(fields) => {
@@ -141,7 +155,8 @@ impl Ty {
                     bad(out)
                 }
             }
-            Ty::Int(min, max) => match scalar.filter(|_| plain).and_then(|s| s.parse::<i64>().ok()) {
+            Ty::Int(min, max) => match scalar.filter(|_| plain).and_then(|s| s.parse::<i64>().ok())
+            {
                 Some(v) if v >= *min && v <= *max => {}
                 _ => bad(out),
             },
@@ -161,7 +176,10 @@ impl Ty {
                 }
             }
             Ty::YearMonth => {
-                if scalar.and_then(|s| parse_date(&format!("{s}-01"))).is_none() {
+                if scalar
+                    .and_then(|s| parse_date(&format!("{s}-01")))
+                    .is_none()
+                {
                     bad(out)
                 }
             }
@@ -241,7 +259,11 @@ impl Ty {
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Int(min, max) => json!({"type": "integer", "minimum": min, "maximum": max}),
             Ty::Money(nn) => {
-                let pattern = if *nn { r"^(0|[1-9][0-9]*)(\.[0-9]+)?$" } else { r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$" };
+                let pattern = if *nn {
+                    r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"
+                } else {
+                    r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
+                };
                 json!({"type": ["string", "number"], "pattern": pattern})
             }
             Ty::Decimal(..) => json!({"type": ["string", "number"]}),
@@ -251,9 +273,13 @@ impl Ty {
             Ty::Currency => json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
             Ty::Month => json!({"enum": MONTHS}),
             Ty::Enum(words) => json!({"enum": words}),
-            Ty::Either(alts) => json!({"anyOf": alts.iter().map(Ty::json_schema).collect::<Vec<_>>()}),
+            Ty::Either(alts) => {
+                json!({"anyOf": alts.iter().map(Ty::json_schema).collect::<Vec<_>>()})
+            }
             Ty::List(item) => json!({"type": "array", "items": item.json_schema()}),
-            Ty::Map(value) => json!({"type": "object", "additionalProperties": value.json_schema()}),
+            Ty::Map(value) => {
+                json!({"type": "object", "additionalProperties": value.json_schema()})
+            }
             Ty::Obj(fields) => {
                 let props: serde_json::Map<String, Json> = fields
                     .iter()
@@ -265,7 +291,11 @@ impl Ty {
                         (f.name.to_string(), s)
                     })
                     .collect();
-                let required: Vec<_> = fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+                let required: Vec<_> = fields
+                    .iter()
+                    .filter(|f| f.required)
+                    .map(|f| f.name)
+                    .collect();
                 json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
             }
             Ty::Any => json!({}),
@@ -329,7 +359,8 @@ pub fn parse_decimal(s: &str) -> Option<Decimal> {
         Some((i, f)) => (i, Some(f)),
         None => (body, None),
     };
-    let int_ok = int == "0" || (!int.is_empty() && !int.starts_with('0') && int.bytes().all(|b| b.is_ascii_digit()));
+    let int_ok = int == "0"
+        || (!int.is_empty() && !int.starts_with('0') && int.bytes().all(|b| b.is_ascii_digit()));
     let frac_ok = frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
     if !int_ok || !frac_ok || int.len() + frac.map_or(0, str::len) > 28 {
         return None;
@@ -343,14 +374,23 @@ mod tests {
     use crate::yaml::parse;
 
     const COLOR: Ty = Ty::Enum(&["red", "green"]);
-    const THING: Ty = Ty::Obj(&[req("name", Ty::Text, ""), opt("color", COLOR, ""), opt("n", Ty::Int(1, 31), "")]);
+    const THING: Ty = Ty::Obj(&[
+        req("name", Ty::Text, ""),
+        opt("color", COLOR, ""),
+        opt("n", Ty::Int(1, 31), ""),
+    ]);
 
     #[test]
     fn every_error_is_reported_with_its_position() {
-        let doc = &parse("- name: a\n  colour: red\n- name: b\n  color: blue\n  n: 40\n- color: red\n").unwrap()[0];
+        let doc =
+            &parse("- name: a\n  colour: red\n- name: b\n  color: blue\n  n: 40\n- color: red\n")
+                .unwrap()[0];
         let mut out = Vec::new();
         Ty::List(&THING).check(doc, "things", &mut out);
-        let got: Vec<_> = out.iter().map(|f| (f.code, f.path.as_str(), f.pos.line, f.pos.col)).collect();
+        let got: Vec<_> = out
+            .iter()
+            .map(|f| (f.code, f.path.as_str(), f.pos.line, f.pos.col))
+            .collect();
         assert_eq!(
             got,
             vec![

@@ -34,6 +34,9 @@ pub enum StoreError {
     },
 }
 
+/// Key-value pairs in key order, as returned by [`Store::scan`].
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A set of writes applied atomically.
 #[derive(Debug, Default, Clone)]
 pub struct Batch {
@@ -57,7 +60,7 @@ pub trait Store: Send + Sync {
     /// Read one key.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every entry whose key starts with `prefix`, in key order.
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError>;
     /// Apply a batch atomically; durable when this returns.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
 }
@@ -83,7 +86,7 @@ impl Store for MemStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.map.read().map_err(poisoned)?.get(key).cloned())
     }
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         let map = self.map.read().map_err(poisoned)?;
         Ok(map
             .range(prefix.to_vec()..)
@@ -118,12 +121,16 @@ impl SledStore {
         let db = sled::open(path).map_err(backend)?;
         match db.get(FORMAT_KEY).map_err(backend)? {
             None => {
-                db.insert(FORMAT_KEY, FORMAT_VERSION.to_string().as_bytes()).map_err(backend)?;
+                db.insert(FORMAT_KEY, FORMAT_VERSION.to_string().as_bytes())
+                    .map_err(backend)?;
                 db.flush().map_err(backend)?;
             }
             Some(v) if v.as_ref() == FORMAT_VERSION.to_string().as_bytes() => {}
             Some(v) => {
-                return Err(StoreError::Format { found: String::from_utf8_lossy(&v).into_owned(), expected: FORMAT_VERSION })
+                return Err(StoreError::Format {
+                    found: String::from_utf8_lossy(&v).into_owned(),
+                    expected: FORMAT_VERSION,
+                })
             }
         }
         Ok(SledStore { db })
@@ -134,7 +141,7 @@ impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get(key).map_err(backend)?.map(|v| v.to_vec()))
     }
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         self.db
             .scan_prefix(prefix)
             .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(backend))
@@ -160,17 +167,22 @@ mod tests {
 
     fn exercise(s: &dyn Store) {
         let mut b = Batch::default();
-        b.put(b"a\01".to_vec(), b"x".to_vec());
-        b.put(b"a\02".to_vec(), b"y".to_vec());
-        b.put(b"b\01".to_vec(), b"z".to_vec());
+        b.put(b"a\x001".to_vec(), b"x".to_vec());
+        b.put(b"a\x002".to_vec(), b"y".to_vec());
+        b.put(b"b\x001".to_vec(), b"z".to_vec());
         s.commit(b).unwrap();
-        let got: Vec<_> = s.scan(b"a\0").unwrap().into_iter().map(|(_, v)| v).collect();
+        let got: Vec<_> = s
+            .scan(b"a\0")
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
         assert_eq!(got, vec![b"x".to_vec(), b"y".to_vec()]);
         let mut b = Batch::default();
-        b.delete(b"a\01".to_vec());
+        b.delete(b"a\x001".to_vec());
         s.commit(b).unwrap();
-        assert_eq!(s.get(b"a\01").unwrap(), None);
-        assert_eq!(s.get(b"b\01").unwrap(), Some(b"z".to_vec()));
+        assert_eq!(s.get(b"a\x001").unwrap(), None);
+        assert_eq!(s.get(b"b\x001").unwrap(), Some(b"z".to_vec()));
     }
 
     #[test]

@@ -90,7 +90,10 @@ impl Node {
 
     /// Look up a map key.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// A short description of the node's shape, for "found …" messages.
@@ -131,7 +134,10 @@ impl Node {
             }
             Kind::Seq(items) => Value::Sequence(items.iter().map(Node::to_value).collect()),
             Kind::Map(entries) => Value::Mapping(
-                entries.iter().map(|(k, v)| (k.to_value_key(), v.to_value())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_value_key(), v.to_value()))
+                    .collect(),
             ),
         }
     }
@@ -149,7 +155,10 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| SyntaxError {
-        pos: Pos { line: e.marker().line(), col: e.marker().col() },
+        pos: Pos {
+            line: e.marker().line(),
+            col: e.marker().col(),
+        },
         message: e.info().to_string(),
     })?;
     if let Some(err) = builder.error {
@@ -173,7 +182,10 @@ enum Frame {
 }
 
 fn pos(mark: &Marker) -> Pos {
-    Pos { line: mark.line(), col: mark.col() + 1 }
+    Pos {
+        line: mark.line(),
+        col: mark.col() + 1,
+    }
 }
 
 fn count(n: &Node) -> usize {
@@ -197,7 +209,10 @@ impl Builder {
         }
         self.nodes += count(&node);
         if self.nodes > MAX_NODES {
-            self.fail(node.pos, format!("document too large (more than {MAX_NODES} nodes)"));
+            self.fail(
+                node.pos,
+                format!("document too large (more than {MAX_NODES} nodes)"),
+            );
             return;
         }
         if anchor > 0 {
@@ -221,7 +236,9 @@ impl Builder {
                 }
                 Some(key) => {
                     if let Kind::Map(entries) = &mut map.kind {
-                        if let Some((first, _)) = entries.iter().find(|(k, _)| k.as_str() == key.as_str()) {
+                        if let Some((first, _)) =
+                            entries.iter().find(|(k, _)| k.as_str() == key.as_str())
+                        {
                             let (at, first_at) = (key.pos, first.pos);
                             let name = key.as_str().unwrap_or_default().to_string();
                             self.fail(at, format!("duplicate key `{name}` (first at {first_at})"));
@@ -251,12 +268,21 @@ impl MarkedEventReceiver for Builder {
                 };
                 self.push(Node { kind, pos: at }, anchor);
             }
-            Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq(Node { kind: Kind::Seq(Vec::new()), pos: at }, anchor))
-            }
-            Event::MappingStart(anchor, _) => self
-                .stack
-                .push(Frame::Map(Node { kind: Kind::Map(Vec::new()), pos: at }, anchor, None)),
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(
+                Node {
+                    kind: Kind::Seq(Vec::new()),
+                    pos: at,
+                },
+                anchor,
+            )),
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map(
+                Node {
+                    kind: Kind::Map(Vec::new()),
+                    pos: at,
+                },
+                anchor,
+                None,
+            )),
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq(node, anchor)) => self.push(node, anchor),
                 Some(Frame::Map(mut node, anchor, _)) => {
@@ -294,7 +320,13 @@ mod tests {
         let b = docs[0].get("b").unwrap();
         let items = b.as_seq().unwrap();
         assert_eq!(items[0].pos, Pos { line: 3, col: 5 });
-        assert_eq!(items[1].kind, Kind::Scalar { text: "y".into(), plain: false });
+        assert_eq!(
+            items[1].kind,
+            Kind::Scalar {
+                text: "y".into(),
+                plain: false
+            }
+        );
     }
 
     #[test]

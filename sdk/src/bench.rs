@@ -40,7 +40,10 @@ fn synthetic_terms(rng: &mut Rng) -> (Terms, Price) {
     let base = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid");
     let start = base + chrono::Days::new(rng.below(730));
     let periods = 12 + rng.below(25) as u32; // 12–36 monthly periods
-    let end = start.checked_add_months(chrono::Months::new(periods)).and_then(|d| d.pred_opt()).expect("valid");
+    let end = start
+        .checked_add_months(chrono::Months::new(periods))
+        .and_then(|d| d.pred_opt())
+        .expect("valid");
     let cycle_day = 1 + rng.below(28) as u32;
     let t = Terms {
         start,
@@ -48,7 +51,11 @@ fn synthetic_terms(rng: &mut Rng) -> (Terms, Price) {
         months: 1,
         cycle_day,
         calendar_month: None,
-        rule: if rng.below(2) == 0 { BillingRule::Advance } else { BillingRule::Arrears },
+        rule: if rng.below(2) == 0 {
+            BillingRule::Advance
+        } else {
+            BillingRule::Arrears
+        },
         offset_days: 0,
         ready_for_billing: None,
         treatment: Treatment::SeparatePeriod,
@@ -56,7 +63,10 @@ fn synthetic_terms(rng: &mut Rng) -> (Terms, Price) {
         rounding: Rounding::HalfUp,
         scale: 2,
     };
-    (t, Price::Rate(Decimal::new(1000 + rng.below(100_000) as i64, 2)))
+    (
+        t,
+        Price::Rate(Decimal::new(1000 + rng.below(100_000) as i64, 2)),
+    )
 }
 
 /// Run the benchmark and return its report.
@@ -96,10 +106,27 @@ pub fn run(cfg: BenchConfig) -> String {
     .expect("bench rules are valid");
     let mem = activation(Arc::new(MemStore::new()), &rules, cfg.orders);
     let dir = tempfile::tempdir().expect("temp dir");
-    let sled = activation(Arc::new(SledStore::open(dir.path()).expect("sled opens")), &rules, cfg.orders);
-    let _ = writeln!(out, "activation (1 line × 12 schedules each, durable commit per order):");
-    let _ = writeln!(out, "  in-memory store: {} orders in {mem:.3} s = {:.0} orders/s", cfg.orders, cfg.orders as f64 / mem);
-    let _ = writeln!(out, "  sled store:      {} orders in {sled:.3} s = {:.0} orders/s", cfg.orders, cfg.orders as f64 / sled);
+    let sled = activation(
+        Arc::new(SledStore::open(dir.path()).expect("sled opens")),
+        &rules,
+        cfg.orders,
+    );
+    let _ = writeln!(
+        out,
+        "activation (1 line × 12 schedules each, durable commit per order):"
+    );
+    let _ = writeln!(
+        out,
+        "  in-memory store: {} orders in {mem:.3} s = {:.0} orders/s",
+        cfg.orders,
+        cfg.orders as f64 / mem
+    );
+    let _ = writeln!(
+        out,
+        "  sled store:      {} orders in {sled:.3} s = {:.0} orders/s",
+        cfg.orders,
+        cfg.orders as f64 / sled
+    );
     let _ = writeln!(out, "  ratio sled / in-memory time: {:.1}×", sled / mem);
     out
 }
@@ -128,7 +155,9 @@ fn activation(store: Arc<dyn Store>, rules: &rules::RuleSet, n: usize) -> f64 {
     }
     let t0 = Instant::now();
     for i in 0..n {
-        engine.activate(&format!("O-{i}"), start).expect("activates");
+        engine
+            .activate(&format!("O-{i}"), start)
+            .expect("activates");
     }
     t0.elapsed().as_secs_f64()
 }

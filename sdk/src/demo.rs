@@ -8,9 +8,18 @@ use std::path::Path;
 
 /// The embedded demo rules: (file name, text).
 pub const DEMO_RULES: &[(&str, &str)] = &[
-    ("rules/demo/preferences.yaml", include_str!("../../rules/demo/preferences.yaml")),
-    ("rules/demo/products.yaml", include_str!("../../rules/demo/products.yaml")),
-    ("rules/demo/company.yaml", include_str!("../../rules/demo/company.yaml")),
+    (
+        "rules/demo/preferences.yaml",
+        include_str!("../../rules/demo/preferences.yaml"),
+    ),
+    (
+        "rules/demo/products.yaml",
+        include_str!("../../rules/demo/products.yaml"),
+    ),
+    (
+        "rules/demo/company.yaml",
+        include_str!("../../rules/demo/company.yaml"),
+    ),
 ];
 
 /// Run the demo into a store at `store_dir`; returns the printed report.
@@ -37,13 +46,20 @@ pub fn run(store_dir: &Path) -> Result<String, SdkError> {
     for order in &r.orders {
         let on = order.order_date.unwrap_or_default();
         let act = reckon.activate(&order.id, on)?;
-        let _ = writeln!(out, "\nactivated {} for {} on {on}", order.id, order.account);
+        let _ = writeln!(
+            out,
+            "\nactivated {} for {} on {on}",
+            order.id, order.account
+        );
         for (line, n) in &act.schedules {
             let rows = reckon.schedules(line)?;
             let total = reckon.engine().line_total(line)?;
             let asset = reckon.engine().asset(line)?;
             let product = asset.map(|a| a.product).unwrap_or_default();
-            let _ = writeln!(out, "\n{line} {product}: {n} schedules, billable total {total}");
+            let _ = writeln!(
+                out,
+                "\n{line} {product}: {n} schedules, billable total {total}"
+            );
             out.push_str(&schedule_table(&rows));
         }
     }

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod cli;
 pub mod demo;
 pub mod scenario;
 
@@ -53,12 +54,16 @@ impl Reckon {
     /// Open (or create) a durable sled store in a folder.
     pub fn open(path: &Path) -> Result<Self, SdkError> {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(path)?);
-        Ok(Reckon { engine: Engine::new(store, RuleSet::default()) })
+        Ok(Reckon {
+            engine: Engine::new(store, RuleSet::default()),
+        })
     }
 
     /// An in-memory instance (tests, previews).
     pub fn in_memory() -> Self {
-        Reckon { engine: Engine::new(Arc::new(MemStore::new()), RuleSet::default()) }
+        Reckon {
+            engine: Engine::new(Arc::new(MemStore::new()), RuleSet::default()),
+        }
     }
 
     /// Load and validate a rules folder; on error nothing changes.
@@ -138,8 +143,14 @@ pub fn schedule_table(rows: &[Schedule]) -> String {
             s.ready,
             s.amount,
             s.quantity,
-            serde_json::to_value(s.schedule_type).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-            serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            serde_json::to_value(s.schedule_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            serde_json::to_value(s.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
         ));
     }
     out

@@ -20,8 +20,16 @@ const ENVELOPE: Ty = Ty::Obj(&[
     opt("description", Ty::Text, "what it checks"),
     opt("source", Ty::Text, "where the numbers come from"),
     opt("currency", Ty::Currency, "default currency of the world"),
-    opt("rules", RULES_REF, "rule documents inline, or a path / list of paths relative to this file"),
-    opt("legal_entities", Ty::List(&LEGAL_ENTITY), "selling entities"),
+    opt(
+        "rules",
+        RULES_REF,
+        "rule documents inline, or a path / list of paths relative to this file",
+    ),
+    opt(
+        "legal_entities",
+        Ty::List(&LEGAL_ENTITY),
+        "selling entities",
+    ),
     opt("accounts", Ty::List(&ACCOUNT), "customer accounts"),
     opt("orders", Ty::List(&ORDER), "orders, not yet activated"),
     req("steps", Ty::List(&Ty::Any), "steps, run in order"),
@@ -29,29 +37,87 @@ const ENVELOPE: Ty = Ty::Obj(&[
 const SCHEDULES: Ty = Ty::Obj(&[
     req("line", Ty::Text, "O-1/L1"),
     req("columns", Ty::List(&Ty::Enum(COLUMNS)), "compared columns"),
-    req("rows", Ty::List(&Ty::List(&Ty::Any)), "every row unless `first`"),
-    opt("first", Ty::Int(0, 1_000_000), "only the first N rows are listed"),
+    req(
+        "rows",
+        Ty::List(&Ty::List(&Ty::Any)),
+        "every row unless `first`",
+    ),
+    opt(
+        "first",
+        Ty::Int(0, 1_000_000),
+        "only the first N rows are listed",
+    ),
 ]);
-const TOTAL: Ty = Ty::Obj(&[req("line", Ty::Text, "O-1/L1"), req("amount", Ty::Money(false), "sum of billable schedules")]);
-const ERROR: Ty = Ty::Obj(&[req("code", Ty::Text, "error code"), opt("message_contains", Ty::Text, "substring of the message")]);
-const EXPECT: Ty = Ty::Obj(&[opt("schedules", SCHEDULES, "02 §6"), opt("total", TOTAL, "02 §6")]);
+const TOTAL: Ty = Ty::Obj(&[
+    req("line", Ty::Text, "O-1/L1"),
+    req("amount", Ty::Money(false), "sum of billable schedules"),
+]);
+const ERROR: Ty = Ty::Obj(&[
+    req("code", Ty::Text, "error code"),
+    opt("message_contains", Ty::Text, "substring of the message"),
+]);
+const EXPECT: Ty = Ty::Obj(&[
+    opt("schedules", SCHEDULES, "02 §6"),
+    opt("total", TOTAL, "02 §6"),
+]);
 /// Columns of the `schedules` expectation that this engine version compares.
-pub const COLUMNS: &[&str] = &["ref", "start", "end", "ready", "amount", "quantity", "type", "status", "kind", "category"];
+pub const COLUMNS: &[&str] = &[
+    "ref", "start", "end", "ready", "amount", "quantity", "type", "status", "kind", "category",
+];
 
 /// Steps this version runs, and steps that later versions of the engine own (spec section).
 const FUTURE_STEPS: &[(&str, &str)] = &[
-    ("amend", "03"), ("cancel", "03"), ("renew", "03"), ("swap", "03"), ("rollback", "03"), ("usage", "03"),
-    ("rate_usage", "03"), ("unrate_usage", "03"), ("retry_usage", "03"), ("complete_milestone", "03"),
-    ("invoice_run", "04"), ("run_scheduled", "04"), ("approve", "04"), ("cancel_invoice", "04"),
-    ("cancel_credit_memo", "04"), ("delete", "04"), ("credit_memo", "04"), ("split_invoice", "04"),
-    ("regenerate", "04"), ("adhoc_invoice", "04"), ("credit_and_rebill", "04"), ("preview", "04"),
-    ("statement", "04"), ("render", "04"), ("send", "04"), ("deliver_emails", "04"), ("mail_sink", "04"),
-    ("payment", "05"), ("apply", "05"), ("unapply", "05"), ("refund", "05"), ("write_off", "05"),
-    ("wallet", "05"), ("late_fees", "05"), ("cancel_late_fee", "05"), ("ready_for_revenue", "06"),
-    ("agreement", "06"), ("revenue_run", "06"), ("close_period", "06"), ("reopen_period", "06"),
-    ("percent_complete", "06"), ("milestone", "06"), ("revenue_entry", "06"), ("revenue_adjustment", "06"),
-    ("edit_fee", "06"), ("move_fee", "06"), ("actual_to_forecast", "06"), ("forecast_to_budget", "06"),
-    ("snapshot", "06"), ("delete_snapshot", "06"), ("journal", "06"),
+    ("amend", "03"),
+    ("cancel", "03"),
+    ("renew", "03"),
+    ("swap", "03"),
+    ("rollback", "03"),
+    ("usage", "03"),
+    ("rate_usage", "03"),
+    ("unrate_usage", "03"),
+    ("retry_usage", "03"),
+    ("complete_milestone", "03"),
+    ("invoice_run", "04"),
+    ("run_scheduled", "04"),
+    ("approve", "04"),
+    ("cancel_invoice", "04"),
+    ("cancel_credit_memo", "04"),
+    ("delete", "04"),
+    ("credit_memo", "04"),
+    ("split_invoice", "04"),
+    ("regenerate", "04"),
+    ("adhoc_invoice", "04"),
+    ("credit_and_rebill", "04"),
+    ("preview", "04"),
+    ("statement", "04"),
+    ("render", "04"),
+    ("send", "04"),
+    ("deliver_emails", "04"),
+    ("mail_sink", "04"),
+    ("payment", "05"),
+    ("apply", "05"),
+    ("unapply", "05"),
+    ("refund", "05"),
+    ("write_off", "05"),
+    ("wallet", "05"),
+    ("late_fees", "05"),
+    ("cancel_late_fee", "05"),
+    ("ready_for_revenue", "06"),
+    ("agreement", "06"),
+    ("revenue_run", "06"),
+    ("close_period", "06"),
+    ("reopen_period", "06"),
+    ("percent_complete", "06"),
+    ("milestone", "06"),
+    ("revenue_entry", "06"),
+    ("revenue_adjustment", "06"),
+    ("edit_fee", "06"),
+    ("move_fee", "06"),
+    ("actual_to_forecast", "06"),
+    ("forecast_to_budget", "06"),
+    ("snapshot", "06"),
+    ("delete_snapshot", "06"),
+    ("journal", "06"),
 ];
 const STEPS: &[&str] = &["activate", "expect", "error"];
 
@@ -70,20 +136,44 @@ pub struct FileError {
 
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )
     }
 }
 
 fn ferr(file: &str, pos: Pos, message: String) -> FileError {
-    FileError { file: file.to_string(), line: pos.line, col: pos.col, message }
+    FileError {
+        file: file.to_string(),
+        line: pos.line,
+        col: pos.col,
+        message,
+    }
 }
 
 fn from_finding(file: &str, f: Finding) -> FileError {
-    ferr(file, f.pos, format!("{}: {}: found {}, expected {}", f.code, f.path, f.found, f.allowed))
+    ferr(
+        file,
+        f.pos,
+        format!(
+            "{}: {}: found {}, expected {}",
+            f.code, f.path, f.found, f.allowed
+        ),
+    )
 }
 
 fn from_rule(e: RuleError) -> FileError {
-    FileError { file: e.file.clone(), line: e.pos.line, col: e.pos.col, message: format!("{}: {}: found {}, expected {}", e.code, e.path, e.found, e.allowed) }
+    FileError {
+        file: e.file.clone(),
+        line: e.pos.line,
+        col: e.pos.col,
+        message: format!(
+            "{}: {}: found {}, expected {}",
+            e.code, e.path, e.found, e.allowed
+        ),
+    }
 }
 
 /// One step, validated.
@@ -91,13 +181,24 @@ fn from_rule(e: RuleError) -> FileError {
 enum Step {
     Activate(String),
     Expect(Vec<Expectation>),
-    Error { code: String, contains: Option<String> },
+    Error {
+        code: String,
+        contains: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
 enum Expectation {
-    Schedules { line: String, columns: Vec<String>, rows: Vec<Vec<String>>, first: Option<usize> },
-    Total { line: String, amount: String },
+    Schedules {
+        line: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+        first: Option<usize>,
+    },
+    Total {
+        line: String,
+        amount: String,
+    },
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -131,7 +232,11 @@ pub struct Mismatch {
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "step {} ({}): {} expected {}, got {}", self.step, self.what, self.field, self.expected, self.got)
+        write!(
+            f,
+            "step {} ({}): {} expected {}, got {}",
+            self.step, self.what, self.field, self.expected, self.got
+        )
     }
 }
 
@@ -159,15 +264,21 @@ fn text(n: &Node) -> String {
 /// Parse and validate a scenario file; every problem is reported with its position.
 pub fn parse_file(path: &Path) -> Result<Scenario, Vec<FileError>> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| vec![ferr(&file, Pos::default(), format!("cannot read: {e}"))])?;
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| vec![ferr(&file, Pos::default(), format!("cannot read: {e}"))])?;
     parse_str(&file, &src, path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Parse and validate scenario text; `base` resolves rule paths.
 pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<FileError>> {
-    let docs = yaml::parse(src).map_err(|e| vec![ferr(file, e.pos, format!("syntax_error: {}", e.message))])?;
+    let docs = yaml::parse(src)
+        .map_err(|e| vec![ferr(file, e.pos, format!("syntax_error: {}", e.message))])?;
     let [doc] = docs.as_slice() else {
-        return Err(vec![ferr(file, Pos { line: 1, col: 1 }, format!("expected one YAML document, found {}", docs.len()))]);
+        return Err(vec![ferr(
+            file,
+            Pos { line: 1, col: 1 },
+            format!("expected one YAML document, found {}", docs.len()),
+        )]);
     };
     let mut errors = Vec::new();
     let mut findings = Vec::new();
@@ -189,17 +300,24 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
                     let res = if full.is_dir() {
                         loader.add_dir(&full)
                     } else {
-                        std::fs::read_to_string(&full).map(|t| loader.add_text(&full.display().to_string(), &t))
+                        std::fs::read_to_string(&full)
+                            .map(|t| loader.add_text(&full.display().to_string(), &t))
                     };
                     if let Err(e) = res {
-                        errors.push(ferr(file, p.pos, format!("rules path {}: {e}", rel.display())));
+                        errors.push(ferr(
+                            file,
+                            p.pos,
+                            format!("rules path {}: {e}", rel.display()),
+                        ));
                     }
                 }
             }
             Kind::Null => {}
         }
     }
-    let rules = loader.finish().map_err(|errs| errs.into_iter().map(from_rule).collect::<Vec<_>>());
+    let rules = loader
+        .finish()
+        .map_err(|errs| errs.into_iter().map(from_rule).collect::<Vec<_>>());
     let rules = match rules {
         Ok(r) => Some(r),
         Err(e) => {
@@ -212,11 +330,24 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
         errors.sort_by_key(|e| (e.file.clone(), e.line, e.col));
         return Err(errors);
     }
-    let typed = |key: &str| doc.get(key).map(|n| n.to_value()).unwrap_or(serde_yaml::Value::Sequence(vec![]));
-    let bad = |key: &str, e: serde_yaml::Error| vec![ferr(file, doc.get(key).map_or(doc.pos, |n| n.pos), format!("{key}: {e}"))];
-    let legal_entities: Vec<LegalEntity> = serde_yaml::from_value(typed("legal_entities")).map_err(|e| bad("legal_entities", e))?;
-    let accounts: Vec<Account> = serde_yaml::from_value(typed("accounts")).map_err(|e| bad("accounts", e))?;
-    let orders: Vec<Order> = serde_yaml::from_value(typed("orders")).map_err(|e| bad("orders", e))?;
+    let typed = |key: &str| {
+        doc.get(key)
+            .map(|n| n.to_value())
+            .unwrap_or(serde_yaml::Value::Sequence(vec![]))
+    };
+    let bad = |key: &str, e: serde_yaml::Error| {
+        vec![ferr(
+            file,
+            doc.get(key).map_or(doc.pos, |n| n.pos),
+            format!("{key}: {e}"),
+        )]
+    };
+    let legal_entities: Vec<LegalEntity> =
+        serde_yaml::from_value(typed("legal_entities")).map_err(|e| bad("legal_entities", e))?;
+    let accounts: Vec<Account> =
+        serde_yaml::from_value(typed("accounts")).map_err(|e| bad("accounts", e))?;
+    let orders: Vec<Order> =
+        serde_yaml::from_value(typed("orders")).map_err(|e| bad("orders", e))?;
     Ok(Scenario {
         name: doc.get("scenario").map(text).unwrap_or_default(),
         file: file.to_string(),
@@ -231,11 +362,17 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
 
 fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usize, Step)> {
     let mut out = Vec::new();
-    let Some(steps) = doc.get("steps").and_then(Node::as_seq) else { return out };
+    let Some(steps) = doc.get("steps").and_then(Node::as_seq) else {
+        return out;
+    };
     for (i, s) in steps.iter().enumerate() {
         let n = i + 1;
         let Some([(k, v)]) = s.as_map() else {
-            errors.push(ferr(file, s.pos, format!("steps[{i}]: a step is a map with exactly one action key")));
+            errors.push(ferr(
+                file,
+                s.pos,
+                format!("steps[{i}]: a step is a map with exactly one action key"),
+            ));
             continue;
         };
         let action = k.as_str().unwrap_or_default();
@@ -251,27 +388,67 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                 if i == 0 || !matches!(out.last(), Some((_, Step::Activate(_)))) {
                     errors.push(ferr(file, k.pos, format!("{path}: an `error:` expectation must follow the step it is about (an action step)")));
                 }
-                out.push((n, Step::Error { code: v.get("code").map(text).unwrap_or_default(), contains: v.get("message_contains").map(text) }));
+                out.push((
+                    n,
+                    Step::Error {
+                        code: v.get("code").map(text).unwrap_or_default(),
+                        contains: v.get("message_contains").map(text),
+                    },
+                ));
             }
             "expect" => {
                 EXPECT.check(v, &path, &mut findings);
                 let mut exps = Vec::new();
                 if let Some(sch) = v.get("schedules") {
-                    let columns: Vec<String> = sch.get("columns").and_then(Node::as_seq).map(|c| c.iter().map(text).collect()).unwrap_or_default();
-                    let rows: Vec<Vec<String>> = sch.get("rows").and_then(Node::as_seq).map(|r| r.iter().map(|row| row.as_seq().map(|c| c.iter().map(text).collect()).unwrap_or_default()).collect()).unwrap_or_default();
+                    let columns: Vec<String> = sch
+                        .get("columns")
+                        .and_then(Node::as_seq)
+                        .map(|c| c.iter().map(text).collect())
+                        .unwrap_or_default();
+                    let rows: Vec<Vec<String>> = sch
+                        .get("rows")
+                        .and_then(Node::as_seq)
+                        .map(|r| {
+                            r.iter()
+                                .map(|row| {
+                                    row.as_seq()
+                                        .map(|c| c.iter().map(text).collect())
+                                        .unwrap_or_default()
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     if let Some(rn) = sch.get("rows").and_then(Node::as_seq) {
                         for (ri, row) in rn.iter().enumerate() {
                             let len = row.as_seq().map_or(0, |c| c.len());
                             if len != columns.len() {
-                                errors.push(ferr(file, row.pos, format!("{path}.schedules.rows[{ri}]: {len} cells for {} columns", columns.len())));
+                                errors.push(ferr(
+                                    file,
+                                    row.pos,
+                                    format!(
+                                        "{path}.schedules.rows[{ri}]: {len} cells for {} columns",
+                                        columns.len()
+                                    ),
+                                ));
                             }
                         }
                     }
-                    let first = sch.get("first").and_then(|f| f.as_str()).and_then(|f| f.parse().ok());
-                    exps.push(Expectation::Schedules { line: sch.get("line").map(text).unwrap_or_default(), columns, rows, first });
+                    let first = sch
+                        .get("first")
+                        .and_then(|f| f.as_str())
+                        .and_then(|f| f.parse().ok());
+                    exps.push(Expectation::Schedules {
+                        line: sch.get("line").map(text).unwrap_or_default(),
+                        columns,
+                        rows,
+                        first,
+                    });
                 }
                 if let Some(t) = v.get("total") {
-                    exps.push(Expectation::Total { line: t.get("line").map(text).unwrap_or_default(), amount: t.get("amount").map(text).unwrap_or_default() });
+                    exps.push(Expectation::Total {
+                        line: t.get("line").map(text).unwrap_or_default(),
+                        amount: t.get("amount").map(text).unwrap_or_default(),
+                    });
                 }
                 out.push((n, Step::Expect(exps)));
             }
@@ -292,28 +469,55 @@ impl Scenario {
     /// Run on a fresh in-memory store.
     pub fn run(&self) -> Outcome {
         let mut mismatches = Vec::new();
-        let engine = Engine::new(Arc::new(MemStore::new()), self.rules.clone()).with_price_currency(self.currency.clone());
+        let engine = Engine::new(Arc::new(MemStore::new()), self.rules.clone())
+            .with_price_currency(self.currency.clone());
         // 08: the clock starts at the earliest order date; `activate` has no date of its own.
-        let clock = self.rules.orders.iter().chain(&self.orders).filter_map(|o| o.order_date).min().unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid"));
+        let clock = self
+            .rules
+            .orders
+            .iter()
+            .chain(&self.orders)
+            .filter_map(|o| o.order_date)
+            .min()
+            .unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid"));
         let mut setup = |what: &str, r: Result<(), EngineError>| {
             if let Err(e) = r {
-                mismatches.push(Mismatch { step: 0, what: what.into(), field: "setup".into(), expected: "accepted".into(), got: format!("refused: {e}") });
+                mismatches.push(Mismatch {
+                    step: 0,
+                    what: what.into(),
+                    field: "setup".into(),
+                    expected: "accepted".into(),
+                    got: format!("refused: {e}"),
+                });
             }
         };
         // Records declared in rule files come first; the envelope's may replace them.
         for le in self.rules.legal_entities.iter().chain(&self.legal_entities) {
-            setup(&format!("legal entity {}", le.id), engine.upsert_legal_entity(le.clone()));
+            setup(
+                &format!("legal entity {}", le.id),
+                engine.upsert_legal_entity(le.clone()),
+            );
         }
         for a in self.rules.accounts.iter().chain(&self.accounts) {
-            setup(&format!("account {}", a.id), engine.upsert_account(a.clone()));
+            setup(
+                &format!("account {}", a.id),
+                engine.upsert_account(a.clone()),
+            );
         }
         for o in self.rules.orders.iter().chain(&self.orders) {
             setup(&format!("order {}", o.id), engine.submit_order(o.clone()));
         }
         let mut last: Option<(usize, String, Result<(), EngineError>)> = None;
-        let check_unclaimed = |last: &mut Option<(usize, String, Result<(), EngineError>)>, mismatches: &mut Vec<Mismatch>| {
+        let check_unclaimed = |last: &mut Option<(usize, String, Result<(), EngineError>)>,
+                               mismatches: &mut Vec<Mismatch>| {
             if let Some((n, what, Err(e))) = last.take() {
-                mismatches.push(Mismatch { step: n, what, field: "result".into(), expected: "success".into(), got: format!("refused: {e}") });
+                mismatches.push(Mismatch {
+                    step: n,
+                    what,
+                    field: "result".into(),
+                    expected: "success".into(),
+                    got: format!("refused: {e}"),
+                });
             }
         };
         for (n, step) in &self.steps {
@@ -328,14 +532,32 @@ impl Scenario {
                     match last.take() {
                         Some((_, _, Err(e))) => {
                             if e.code() != code {
-                                mismatches.push(Mismatch { step: *n, what, field: "code".into(), expected: code.clone(), got: format!("{} ({e})", e.code()) });
+                                mismatches.push(Mismatch {
+                                    step: *n,
+                                    what,
+                                    field: "code".into(),
+                                    expected: code.clone(),
+                                    got: format!("{} ({e})", e.code()),
+                                });
                             } else if let Some(c) = contains {
                                 if !e.to_string().contains(c.as_str()) {
-                                    mismatches.push(Mismatch { step: *n, what, field: "message".into(), expected: format!("to contain `{c}`"), got: e.to_string() });
+                                    mismatches.push(Mismatch {
+                                        step: *n,
+                                        what,
+                                        field: "message".into(),
+                                        expected: format!("to contain `{c}`"),
+                                        got: e.to_string(),
+                                    });
                                 }
                             }
                         }
-                        Some((_, prev, Ok(()))) => mismatches.push(Mismatch { step: *n, what, field: "result".into(), expected: format!("refused with {code}"), got: format!("`{prev}` succeeded") }),
+                        Some((_, prev, Ok(()))) => mismatches.push(Mismatch {
+                            step: *n,
+                            what,
+                            field: "result".into(),
+                            expected: format!("refused with {code}"),
+                            got: format!("`{prev}` succeeded"),
+                        }),
                         None => {}
                     }
                 }
@@ -348,7 +570,12 @@ impl Scenario {
             }
         }
         check_unclaimed(&mut last, &mut mismatches);
-        Outcome { name: self.name.clone(), file: self.file.clone(), passed: mismatches.is_empty(), mismatches }
+        Outcome {
+            name: self.name.clone(),
+            file: self.file.clone(),
+            passed: mismatches.is_empty(),
+            mismatches,
+        }
     }
 
     fn scale_of(&self, engine: &Engine, line: &str) -> u32 {
@@ -363,31 +590,66 @@ impl Scenario {
 
     fn check(&self, engine: &Engine, n: usize, e: &Expectation, out: &mut Vec<Mismatch>) {
         match e {
-            Expectation::Schedules { line, columns, rows, first } => {
+            Expectation::Schedules {
+                line,
+                columns,
+                rows,
+                first,
+            } => {
                 let what = format!("expect schedules {line}");
                 let got = match engine.schedules(line) {
                     Ok(g) => g,
                     Err(err) => {
-                        out.push(Mismatch { step: n, what, field: "schedules".into(), expected: "readable".into(), got: err.to_string() });
+                        out.push(Mismatch {
+                            step: n,
+                            what,
+                            field: "schedules".into(),
+                            expected: "readable".into(),
+                            got: err.to_string(),
+                        });
                         return;
                     }
                 };
                 let scale = self.scale_of(engine, line);
                 let shown = first.unwrap_or(got.len()).min(got.len());
                 if first.is_none() && rows.len() != got.len() {
-                    out.push(Mismatch { step: n, what: what.clone(), field: "rows".into(), expected: rows.len().to_string(), got: got.len().to_string() });
+                    out.push(Mismatch {
+                        step: n,
+                        what: what.clone(),
+                        field: "rows".into(),
+                        expected: rows.len().to_string(),
+                        got: got.len().to_string(),
+                    });
                 } else if first.is_some_and(|f| got.len() < f) {
-                    out.push(Mismatch { step: n, what: what.clone(), field: "rows".into(), expected: format!("at least {}", first.unwrap_or(0)), got: got.len().to_string() });
+                    out.push(Mismatch {
+                        step: n,
+                        what: what.clone(),
+                        field: "rows".into(),
+                        expected: format!("at least {}", first.unwrap_or(0)),
+                        got: got.len().to_string(),
+                    });
                 }
                 for (i, row) in rows.iter().enumerate() {
                     let Some(s) = got.get(i).filter(|_| i < shown.max(rows.len())) else {
-                        out.push(Mismatch { step: n, what: what.clone(), field: format!("row {}", i + 1), expected: format!("[{}]", row.join(", ")), got: "no row".into() });
+                        out.push(Mismatch {
+                            step: n,
+                            what: what.clone(),
+                            field: format!("row {}", i + 1),
+                            expected: format!("[{}]", row.join(", ")),
+                            got: "no row".into(),
+                        });
                         continue;
                     };
                     for (c, want) in columns.iter().zip(row) {
                         let have = cell(s, c);
                         if !same(c, want, &have, scale) {
-                            out.push(Mismatch { step: n, what: what.clone(), field: format!("row {} {c}", i + 1), expected: want.clone(), got: have });
+                            out.push(Mismatch {
+                                step: n,
+                                what: what.clone(),
+                                field: format!("row {} {c}", i + 1),
+                                expected: want.clone(),
+                                got: have,
+                            });
                         }
                     }
                 }
@@ -399,10 +661,22 @@ impl Scenario {
                         let scale = self.scale_of(engine, line);
                         let have = round(t, scale, Rounding::HalfUp).to_string();
                         if !same("amount", amount, &have, scale) {
-                            out.push(Mismatch { step: n, what, field: "amount".into(), expected: amount.clone(), got: have });
+                            out.push(Mismatch {
+                                step: n,
+                                what,
+                                field: "amount".into(),
+                                expected: amount.clone(),
+                                got: have,
+                            });
                         }
                     }
-                    Err(err) => out.push(Mismatch { step: n, what, field: "amount".into(), expected: amount.clone(), got: err.to_string() }),
+                    Err(err) => out.push(Mismatch {
+                        step: n,
+                        what,
+                        field: "amount".into(),
+                        expected: amount.clone(),
+                        got: err.to_string(),
+                    }),
                 }
             }
         }
@@ -410,7 +684,10 @@ impl Scenario {
 }
 
 fn word<T: Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn cell(s: &Schedule, column: &str) -> String {
@@ -431,12 +708,19 @@ fn cell(s: &Schedule, column: &str) -> String {
 
 fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
     match column {
-        "start" | "end" | "ready" => parse_date(want).is_some() && parse_date(want) == parse_date(have),
+        "start" | "end" | "ready" => {
+            parse_date(want).is_some() && parse_date(want) == parse_date(have)
+        }
         "amount" => match (parse_decimal(want), parse_decimal(have)) {
-            (Some(a), Some(b)) => round(a, scale, Rounding::HalfUp) == round(b, scale, Rounding::HalfUp) && a.scale() <= scale.max(a.scale()),
+            (Some(a), Some(b)) => {
+                round(a, scale, Rounding::HalfUp) == round(b, scale, Rounding::HalfUp)
+                    && a.scale() <= scale.max(a.scale())
+            }
             _ => false,
         },
-        "quantity" => matches!((parse_decimal(want), parse_decimal(have)), (Some(a), Some(b)) if a == b),
+        "quantity" => {
+            matches!((parse_decimal(want), parse_decimal(have)), (Some(a), Some(b)) if a == b)
+        }
         _ => want == have,
     }
 }
@@ -445,7 +729,9 @@ fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
 pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if p.is_dir() {
-            let mut entries: Vec<_> = std::fs::read_dir(p)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut entries: Vec<_> = std::fs::read_dir(p)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
             entries.sort();
             for e in entries {
                 walk(&e, out)?;
@@ -458,7 +744,10 @@ pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if !p.exists() {
-            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{}: no such file or folder", p.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{}: no such file or folder", p.display()),
+            ));
         }
         if p.is_file() {
             out.push(p.clone());
@@ -501,7 +790,11 @@ impl Report {
             out.push_str(&format!("error {e}\n"));
         }
         for o in &self.scenarios {
-            out.push_str(&format!("{} {}\n", if o.passed { "ok  " } else { "FAIL" }, o.name));
+            out.push_str(&format!(
+                "{} {}\n",
+                if o.passed { "ok  " } else { "FAIL" },
+                o.name
+            ));
             for m in &o.mismatches {
                 out.push_str(&format!("  {m}\n"));
             }
@@ -517,7 +810,12 @@ pub fn run_paths(paths: &[PathBuf]) -> Report {
     let files = match collect(paths) {
         Ok(f) => f,
         Err(e) => {
-            report.invalid.push(FileError { file: String::new(), line: 0, col: 0, message: e.to_string() });
+            report.invalid.push(FileError {
+                file: String::new(),
+                line: 0,
+                col: 0,
+                message: e.to_string(),
+            });
             return report;
         }
     };
@@ -526,7 +824,12 @@ pub fn run_paths(paths: &[PathBuf]) -> Report {
         match parse_file(&f) {
             Ok(s) => {
                 if let Some(first) = names.insert(s.name.clone(), s.file.clone()) {
-                    report.invalid.push(FileError { file: s.file.clone(), line: 1, col: 1, message: format!("duplicate scenario name `{}` (also in {first})", s.name) });
+                    report.invalid.push(FileError {
+                        file: s.file.clone(),
+                        line: 1,
+                        col: 1,
+                        message: format!("duplicate scenario name `{}` (also in {first})", s.name),
+                    });
                     continue;
                 }
                 let o = s.run();

@@ -1,0 +1,209 @@
+//! The `reckon` command line, as a library function so tests drive exactly what the binary runs.
+
+use crate::{bench, demo, scenario, schedule_table, Reckon};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use reckon_engine::rules;
+use reckon_engine::schema_tables::rules_json_schema;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "reckon",
+    version,
+    about = "Reckon: billing, invoicing and revenue-recognition engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Rule files: check a folder, or print the JSON Schema.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Scenario files (spec 08).
+    Scenario {
+        #[command(subcommand)]
+        command: ScenarioCommand,
+    },
+    /// Show a line's billing schedules (`O-1/L1`).
+    Schedules {
+        /// The line reference.
+        line: String,
+        /// Rules folder whose orders are activated (in memory) when no --store is given.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// A sled store written by the SDK.
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Run the demo company (embedded rules) into a temporary sled store.
+    Demo {
+        /// Keep the store in this folder instead of a temporary one.
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Benchmarks with same-run baselines.
+    Bench {
+        /// Lines for schedule generation.
+        #[arg(long, default_value_t = 100_000)]
+        lines: usize,
+        /// Orders for activation throughput.
+        #[arg(long, default_value_t = 2_000)]
+        orders: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Validate a rules folder; prints every error, exits 2 when there are any.
+    Check {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of rule files (for editor completion).
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Run scenario files or folders.
+    Run {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+/// Run the command line `args` (the first is the program name), writing its output to `out`;
+/// returns the exit status (0 ok, 1 scenario failures, 2 invalid input).
+pub fn run<I, T>(args: I, out: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = write!(out, "{}", e.render());
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match dispatch(cli, out) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(out, "error: {e:#}");
+            2
+        }
+    }
+}
+
+fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
+    match cli.command {
+        Command::Rules {
+            command: RulesCommand::Check { dir },
+        } => match rules::load_dir(&dir) {
+            Ok(set) => {
+                writeln!(
+                    out,
+                    "{}: ok ({} preferences, {} payment terms, {} products)",
+                    dir.display(),
+                    set.preferences.len(),
+                    set.payment_terms.len(),
+                    set.products.len()
+                )?;
+                Ok(0)
+            }
+            Err(errors) => {
+                for e in &errors {
+                    writeln!(out, "{e}")?;
+                }
+                writeln!(out, "{} error(s)", errors.len())?;
+                Ok(2)
+            }
+        },
+        Command::Rules {
+            command: RulesCommand::Schema,
+        } => {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&rules_json_schema())?
+            )?;
+            Ok(0)
+        }
+        Command::Scenario {
+            command: ScenarioCommand::Run { paths, format },
+        } => {
+            let report = scenario::run_paths(&paths);
+            match format {
+                Format::Text => write!(out, "{}", report.text())?,
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+            }
+            Ok(report.exit_code())
+        }
+        Command::Schedules {
+            line,
+            rules,
+            store,
+            format,
+        } => {
+            let reckon = match (&store, &rules) {
+                (Some(s), _) => {
+                    Reckon::open(s).with_context(|| format!("opening store {}", s.display()))?
+                }
+                (None, Some(dir)) => {
+                    let mut r = Reckon::in_memory();
+                    r.load_rules(dir)?;
+                    r.load_rule_data()?;
+                    let orders = r.engine().rules().orders.clone();
+                    for o in orders {
+                        r.activate(&o.id, o.order_date.unwrap_or_default())?;
+                    }
+                    r
+                }
+                (None, None) => anyhow::bail!("give --store DIR or --rules DIR"),
+            };
+            let rows = reckon.schedules(&line)?;
+            match format {
+                Format::Text => write!(out, "{}", schedule_table(&rows))?,
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+            }
+            Ok(0)
+        }
+        Command::Demo { store } => {
+            let tmp;
+            let dir = match store {
+                Some(d) => d,
+                None => {
+                    tmp = tempfile::tempdir()?;
+                    tmp.path().join("store")
+                }
+            };
+            write!(out, "{}", demo::run(&dir)?)?;
+            Ok(0)
+        }
+        Command::Bench { lines, orders } => {
+            write!(out, "{}", bench::run(bench::BenchConfig { lines, orders }))?;
+            Ok(0)
+        }
+    }
+}

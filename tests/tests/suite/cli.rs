@@ -1,0 +1,136 @@
+//! The command line, driven in-process through the same function the binary calls.
+
+use reckon_tests::{reckon, root};
+
+#[test]
+fn rules_check_reports_every_error_with_file_line_col_and_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rules.yaml");
+    std::fs::write(
+        &file,
+        "billing_preferences:\n  - name: std\n    default: true\n    proration_period_treatment: separate_periods\nproducts:\n  - code: ACE\n    price_type: recurring\n    colour: blue\n",
+    )
+    .expect("write");
+    let (code, out) = reckon(&["rules", "check", dir.path().to_str().expect("utf-8 path")]);
+    assert_eq!(code, 2, "{out}");
+    let f = file.display().to_string();
+    assert!(out.contains(&format!("{f}:4:33: bad_value: billing_preferences[0].proration_period_treatment: found `separate_periods`, expected one of separate_period, ignore, charge_full, combine_with_first_period")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{f}:8:5: unknown_key: products[0].colour: found key `colour`"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("2 error(s)"), "{out}");
+}
+
+#[test]
+fn rules_check_accepts_the_demo_company() {
+    let (code, out) = reckon(&[
+        "rules",
+        "check",
+        root().join("rules/demo").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn duplicate_names_across_files_name_both_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "products:\n  - {code: ACE, price_type: one_time}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "products:\n  - {code: ACE, price_type: one_time}\n",
+    )
+    .expect("write");
+    let (code, out) = reckon(&["rules", "check", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("b.yaml:2:12: duplicate_name") && out.contains("a.yaml:2:12"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rules_schema_is_json_schema_of_every_document() {
+    let (code, out) = reckon(&["rules", "schema"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let props = v["properties"].as_object().expect("properties");
+    for doc in [
+        "billing_preferences",
+        "payment_terms",
+        "products",
+        "orders",
+        "system",
+        "callbacks",
+        "invoice_runs",
+    ] {
+        assert!(props.contains_key(doc), "{doc} missing");
+    }
+    assert_eq!(
+        v["properties"]["products"]["items"]["additionalProperties"],
+        serde_json::json!(false)
+    );
+}
+
+#[test]
+fn scenario_run_prints_the_contract_lines_and_json() {
+    let path = root().join("tests/scenarios/schedules/bs-ex1-ace-arrears-monthly.yaml");
+    let (code, out) = reckon(&["scenario", "run", path.to_str().expect("utf-8")]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "ok   bs-ex1-ace-arrears-monthly\n1 passed, 0 failed\n")
+    );
+    let (code, out) = reckon(&[
+        "scenario",
+        "run",
+        "--format",
+        "json",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
+}
+
+#[test]
+fn schedules_command_shows_a_line_as_table_and_json() {
+    let rules = root().join("rules/demo");
+    let (code, out) = reckon(&[
+        "schedules",
+        "SO-1001/L3",
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    // ONBOARD: one-time, list 1500.00 × 1, on the line start (rules/demo/products.yaml).
+    assert_eq!(v[0]["start"], "2026-01-20");
+    assert_eq!(v[0]["amount"], "1500.00");
+}
+
+#[test]
+fn demo_runs_into_a_sled_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let (code, out) = reckon(&["demo", "--store", store.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}");
+    // Values from rules/demo: PLATFORM 1200/yr × 10 billed monthly → 1000.00 a month.
+    assert!(
+        out.contains("SO-1001/L1 PLATFORM: 13 schedules, billable total 12000.00"),
+        "{out}"
+    );
+    // The store is durable: reopen and read the same schedules.
+    let r = reckon_sdk::Reckon::open(&store).expect("reopen");
+    assert_eq!(r.schedules("SO-1001/L1").expect("read").len(), 13);
+}

@@ -1,0 +1,7 @@
+//! Reckon's integration suite: one test binary, one module per concern.
+
+mod cli;
+mod durability;
+mod garbled;
+mod properties;
+mod scenarios;
