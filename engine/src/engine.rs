@@ -313,6 +313,51 @@ impl Engine {
     /// Activate an order on `today`: every line becomes an asset with its billing schedules, all
     /// or nothing, durable when this returns.
     pub fn activate(&self, order_id: &str, today: NaiveDate) -> Result<Activation> {
+        let (report, batch) = self.plan_activation(order_id, today)?;
+        self.store.commit(batch)?;
+        tracing::debug!(
+            order = order_id,
+            lines = report.schedules.len(),
+            "order activated"
+        );
+        Ok(report)
+    }
+
+    /// Activate many orders with one group commit: each order is still all or nothing (a refused
+    /// one is reported and writes nothing), and every accepted one is durable when this returns.
+    /// An order listed twice is activated once; the repeat is refused with `already_active`.
+    pub fn activate_all(
+        &self,
+        order_ids: &[&str],
+        today: NaiveDate,
+    ) -> Result<Vec<Result<Activation>>> {
+        let mut results = Vec::with_capacity(order_ids.len());
+        let mut batches = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for id in order_ids {
+            if !seen.insert(*id) {
+                results.push(Err(EngineError::refused(
+                    Code::AlreadyActive,
+                    format!("order {id}"),
+                    "id",
+                    "listed twice in one activation",
+                )));
+                continue;
+            }
+            match self.plan_activation(id, today) {
+                Ok((report, batch)) => {
+                    batches.push(batch);
+                    results.push(Ok(report));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        self.store.commit_all(batches)?;
+        Ok(results)
+    }
+
+    /// Everything an activation writes, as one batch (nothing is written here).
+    fn plan_activation(&self, order_id: &str, today: NaiveDate) -> Result<(Activation, Batch)> {
         let Some(mut stored) = self.order(order_id)? else {
             return Err(EngineError::refused(
                 Code::UnknownOrder,
@@ -353,13 +398,7 @@ impl Engine {
         }
         stored.activated_on = Some(today);
         batch.put(key(&["order", order_id]), encode(&stored));
-        self.store.commit(batch)?;
-        tracing::debug!(
-            order = order_id,
-            lines = report.schedules.len(),
-            "order activated"
-        );
-        Ok(report)
+        Ok((report, batch))
     }
 
     /// Plan one line: resolve its settings and generate its schedules (nothing is written).

@@ -63,6 +63,11 @@ pub trait Store: Send + Sync {
     fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError>;
     /// Apply a batch atomically; durable when this returns.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
+    /// Apply several batches, each atomically, all durable when this returns (group commit: a
+    /// store may flush once for all of them).
+    fn commit_all(&self, batches: Vec<Batch>) -> Result<(), StoreError> {
+        batches.into_iter().try_for_each(|b| self.commit(b))
+    }
 }
 
 /// An in-memory store.
@@ -148,8 +153,12 @@ impl Store for SledStore {
             .collect()
     }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.commit_all(vec![batch])
+    }
+    fn commit_all(&self, batches: Vec<Batch>) -> Result<(), StoreError> {
+        // One sled batch for the group: stronger than each-batch-atomic, and one log write.
         let mut b = sled::Batch::default();
-        for (k, v) in batch.ops {
+        for (k, v) in batches.into_iter().flat_map(|batch| batch.ops) {
             match v {
                 Some(v) => b.insert(k, v),
                 None => b.remove(k),

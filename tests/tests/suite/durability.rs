@@ -158,3 +158,28 @@ fn kill_during_activation_loses_nothing_acknowledged() {
         "the child acknowledged nothing in 40 cycles"
     );
 }
+
+#[test]
+fn group_activation_keeps_each_order_all_or_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut r = Reckon::open(dir.path()).expect("open");
+    r.load_rules_str("rules.yaml", RULES).expect("rules");
+    r.upsert_account(account()).expect("account");
+    r.submit_order(order(1, "P")).expect("submit");
+    r.submit_order(order(2, "MISSING")).expect("submit");
+    r.submit_order(order(3, "P")).expect("submit");
+    let results = r
+        .engine()
+        .activate_all(&["O-1", "O-2", "O-3", "O-1"], day())
+        .expect("group commit");
+    let codes: Vec<&str> = results
+        .iter()
+        .map(|x| x.as_ref().map(|_| "ok").unwrap_or_else(|e| e.code()))
+        .collect();
+    assert_eq!(codes, vec!["ok", "unknown_product", "ok", "already_active"]);
+    drop(r);
+    let r = Reckon::open(dir.path()).expect("reopen");
+    for (line, n) in [("O-1/L2", 12), ("O-2/L1", 0), ("O-2/L2", 0), ("O-3/L1", 12)] {
+        assert_eq!(r.schedules(line).expect("read").len(), n, "{line}");
+    }
+}
