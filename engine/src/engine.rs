@@ -177,6 +177,14 @@ impl Engine {
         }
     }
 
+    /// An engine over a durable sled store in `path` (created when missing).
+    pub fn open(path: &std::path::Path, rules: RuleSet) -> Result<Self> {
+        Ok(Engine::new(
+            Arc::new(crate::store::SledStore::open(path)?),
+            rules,
+        ))
+    }
+
     /// Register the plugin host's callbacks.
     pub fn with_callbacks(mut self, callbacks: Arc<dyn Callbacks>) -> Self {
         self.callbacks = callbacks;
@@ -910,6 +918,91 @@ impl Engine {
         Ok(out)
     }
 
+    /// Evergreen lines keep `K` schedules that are not yet invoiced (02 §1.6): the schedules to
+    /// add to `asset` given its current `schedules`, and the asset with its new count. Pure; the
+    /// caller writes both in the same batch as whatever invoiced the line (04).
+    pub fn evergreen_top_up(
+        &self,
+        asset: &Asset,
+        schedules: &[Schedule],
+    ) -> Result<(Asset, Vec<Schedule>)> {
+        let Some(k) = asset.evergreen else {
+            return Ok((asset.clone(), Vec::new()));
+        };
+        let open = schedules
+            .iter()
+            .filter(|s| {
+                !matches!(
+                    s.status,
+                    ScheduleStatus::Invoiced
+                        | ScheduleStatus::Superseded
+                        | ScheduleStatus::Cancelled
+                )
+            })
+            .count();
+        let missing = (k as usize).saturating_sub(open);
+        if missing == 0 {
+            return Ok((asset.clone(), Vec::new()));
+        }
+        let periods =
+            schedule::generate(&asset.terms, asset.price, asset.generated as usize, missing)
+                .map_err(|e| {
+                    EngineError::refused(
+                        Code::MissingDates,
+                        asset.line.clone(),
+                        "terms",
+                        format!("cannot extend evergreen line: {e:?}"),
+                    )
+                })?;
+        let mut next = asset.clone();
+        let added = periods
+            .into_iter()
+            .map(|p| {
+                next.generated += 1;
+                Schedule {
+                    id: format!("{}#{}", asset.line, next.generated),
+                    line: asset.line.clone(),
+                    seq: next.generated,
+                    start: p.start,
+                    end: p.end,
+                    ready: p.ready,
+                    amount: p.amount,
+                    quantity: asset.quantity,
+                    schedule_type: asset.schedule_type,
+                    status: ScheduleStatus::PendingBilling,
+                    kind: "original".into(),
+                    category: "original".into(),
+                    invoice: None,
+                }
+            })
+            .collect();
+        Ok((next, added))
+    }
+
+    /// Top an evergreen line up to its `K` uninvoiced schedules now; returns how many were added.
+    pub fn top_up_evergreen(&self, line_ref: &str) -> Result<usize> {
+        let Some(asset) = self.asset(line_ref)? else {
+            return Err(EngineError::refused(
+                Code::UnknownLine,
+                line_ref,
+                "line",
+                "no active line",
+            ));
+        };
+        let (next, added) = self.evergreen_top_up(&asset, &self.schedules(line_ref)?)?;
+        if added.is_empty() {
+            return Ok(0);
+        }
+        let (order, line) = split_line_ref(line_ref).unwrap_or_default();
+        let mut b = Batch::default();
+        for s in &added {
+            b.put(schedule_key(order, line, s.seq), encode(s));
+        }
+        b.put(key(&["asset", order, line]), encode(&next));
+        self.store.commit(b)?;
+        Ok(added.len())
+    }
+
     /// The asset of a line, once its order is active.
     pub fn asset(&self, line_ref: &str) -> Result<Option<Asset>> {
         let Some((order, line)) = split_line_ref(line_ref) else {
@@ -965,5 +1058,57 @@ pub fn builtin_preference() -> BillingPreference {
         allow_preference_override: true,
         create_informational: true,
         hide_informational: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemStore;
+
+    #[test]
+    fn evergreen_keeps_k_uninvoiced_schedules() {
+        // 02 §7 EVERGREEN: monthly $100, term 3, from 2016-01-01 → 3 pending; after January is
+        // invoiced, April is added.
+        let rules = crate::rules::load_str(
+            "r.yaml",
+            "products:\n  - {code: M, price_type: recurring, list_price: 100, billing_frequency: monthly, auto_renewal: {type: evergreen, term: 3}}\n",
+        )
+        .unwrap();
+        let e = Engine::new(Arc::new(MemStore::new()), rules);
+        e.upsert_account(serde_yaml::from_str("{id: A, currency: USD}").unwrap())
+            .unwrap();
+        e.submit_order(
+            serde_yaml::from_str(
+                "{id: O-1, account: A, lines: [{id: L1, product: M, start: 2016-01-01}]}",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let d = NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
+        e.activate("O-1", d).unwrap();
+        let s = e.schedules("O-1/L1").unwrap();
+        assert_eq!(
+            s.iter().map(|s| s.start.to_string()).collect::<Vec<_>>(),
+            ["2016-01-01", "2016-02-01", "2016-03-01"]
+        );
+        assert_eq!(e.top_up_evergreen("O-1/L1").unwrap(), 0, "already K open");
+        // Invoice January (what an approval does, 04).
+        let mut jan = s[0].clone();
+        jan.status = ScheduleStatus::Invoiced;
+        let mut b = Batch::default();
+        b.put(schedule_key("O-1", "L1", jan.seq), encode(&jan));
+        e.store.commit(b).unwrap();
+        assert_eq!(e.top_up_evergreen("O-1/L1").unwrap(), 1);
+        let s = e.schedules("O-1/L1").unwrap();
+        let got: Vec<_> = s
+            .iter()
+            .map(|s| (s.id.as_str(), s.start.to_string(), s.amount.to_string()))
+            .collect();
+        assert_eq!(
+            got[3],
+            ("O-1/L1#4", "2016-04-01".to_string(), "100.00".to_string())
+        );
+        assert_eq!(s.len(), 4);
     }
 }

@@ -206,7 +206,17 @@ impl Ty {
             }
             Ty::Enum(words) => {
                 if !scalar.is_some_and(|s| words.contains(&s)) {
-                    bad(out)
+                    let hint = scalar.and_then(|s| suggest(s, words.iter().copied()));
+                    out.push(Finding {
+                        code: "bad_value",
+                        pos: node.pos,
+                        path: path.to_string(),
+                        found: node.describe(),
+                        allowed: match hint {
+                            Some(h) => format!("{} (did you mean `{h}`?)", self.describe()),
+                            None => self.describe(),
+                        },
+                    })
                 }
             }
             Ty::Either(alts) => {
@@ -331,7 +341,10 @@ fn check_obj(fields: &[Field], node: &Node, path: &str, out: &mut Vec<Finding>) 
                 pos: k.pos,
                 path: join(path, key),
                 found: format!("key `{key}`"),
-                allowed: format!("one of {}", keys_of(fields)),
+                allowed: match suggest(key, fields.iter().map(|f| f.name)) {
+                    Some(h) => format!("one of {} (did you mean `{h}`?)", keys_of(fields)),
+                    None => format!("one of {}", keys_of(fields)),
+                },
             }),
         }
     }
@@ -350,6 +363,35 @@ fn check_obj(fields: &[Field], node: &Node, path: &str, out: &mut Vec<Finding>) 
 
 fn keys_of(fields: &[Field]) -> String {
     fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The closest candidate within a small edit distance, for "did you mean" hints.
+pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 4).clamp(1, 3);
+    candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Parse a decimal written as in rule files: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, no exponent, ≤ 28 digits.
@@ -401,6 +443,26 @@ mod tests {
             ]
         );
         assert_eq!(out[1].allowed, "one of red, green");
+    }
+
+    #[test]
+    fn near_misses_get_a_hint() {
+        let doc = &parse("name: a\ncolr: red\n").unwrap()[0];
+        let mut out = Vec::new();
+        THING.check(doc, "t", &mut out);
+        assert!(
+            out[0].allowed.ends_with("(did you mean `color`?)"),
+            "{:?}",
+            out[0]
+        );
+        assert_eq!(
+            suggest(
+                "billing_frequncy",
+                ["billing_frequency", "billing_rule"].into_iter()
+            ),
+            Some("billing_frequency")
+        );
+        assert_eq!(suggest("zzz", ["billing_frequency"].into_iter()), None);
     }
 
     #[test]
