@@ -7,10 +7,13 @@ use crate::schema::parse_decimal;
 use rust_decimal::Decimal;
 
 fn invalid(reason: &str, path: String) -> CallbackError {
-    CallbackError::InvalidOutput {
-        reason: reason.into(),
-        path,
-    }
+    CallbackError::new(
+        "builtin",
+        "invalid_output",
+        Some(reason.into()),
+        Some(path),
+        "built-in allocation input",
+    )
 }
 
 /// Allocate an agreement's total transaction price over its lines.

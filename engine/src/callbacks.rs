@@ -32,29 +32,53 @@ pub struct PluginError {
     pub message: String,
 }
 
-/// Why a callback failed (07 §8 kinds).
+/// Why a callback failed (07 §8): the plugin, the failure kind, its reason and JSON path, and
+/// the message `PLUGIN: KIND[/REASON][ at PATH]: TEXT` that is recorded on the affected record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 #[non_exhaustive]
-pub enum CallbackError {
-    /// The plugin returned its own error.
-    #[error("plugin error {}: {}", .0.code, .0.message)]
-    Plugin(PluginError),
-    /// The output broke the contract (`reason` and JSON `path`).
-    #[error("invalid output at {path}: {reason}")]
-    InvalidOutput {
-        /// Validation reason (`missing_line`, `bad_scale`, …).
-        reason: String,
-        /// JSON path of the offending value.
-        path: String,
-    },
-    /// Any other failure kind of 07 §8 (`budget_exceeded`, `timeout`, `trap`, …).
-    #[error("{kind}: {message}")]
-    Failed {
-        /// The kind.
-        kind: String,
-        /// Details.
-        message: String,
-    },
+pub struct CallbackError {
+    /// The plugin's name (`builtin` for the defaults).
+    pub plugin: String,
+    /// `input_too_large`, `budget_exceeded`, `timeout`, `memory_limit`, `stack_overflow`, `trap`,
+    /// `plugin_error`, `host_call_rejected`, `output_too_large`, `invalid_output`.
+    pub kind: String,
+    /// The validation reason, trap code or plugin error code.
+    pub reason: Option<String>,
+    /// JSON path of an invalid output value.
+    pub path: Option<String>,
+    /// The full message.
+    pub message: String,
+}
+
+impl CallbackError {
+    /// Build one; the message is composed as 07 §8 says from `text`.
+    pub fn new(
+        plugin: &str,
+        kind: &str,
+        reason: Option<String>,
+        path: Option<String>,
+        text: &str,
+    ) -> Self {
+        let mut message = format!("{plugin}: {kind}");
+        if let Some(r) = &reason {
+            message.push('/');
+            message.push_str(r);
+        }
+        if let Some(p) = path.as_ref().filter(|p| !p.is_empty()) {
+            message.push_str(" at ");
+            message.push_str(p);
+        }
+        message.push_str(": ");
+        message.push_str(text);
+        CallbackError {
+            plugin: plugin.to_string(),
+            kind: kind.to_string(),
+            reason,
+            path,
+            message,
+        }
+    }
 }
 
 /// Address of a location.

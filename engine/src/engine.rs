@@ -191,6 +191,11 @@ impl Engine {
         self
     }
 
+    /// Replace the callbacks (with the rules they were loaded from).
+    pub fn set_callbacks(&mut self, callbacks: Arc<dyn Callbacks>) {
+        self.callbacks = callbacks;
+    }
+
     /// The currency the price list is written in; accounts without a currency take it, and a
     /// line billed to an account in another currency is refused (`currency_mismatch`).
     pub fn with_price_currency(mut self, currency: Option<String>) -> Self {

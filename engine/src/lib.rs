@@ -19,6 +19,7 @@ pub mod schedule;
 pub mod schema;
 pub mod schema_tables;
 pub mod store;
+pub mod validate;
 pub mod yaml;
 
 pub use engine::{Engine, Schedule, ScheduleStatus, ScheduleType};

@@ -98,8 +98,9 @@ pub struct RuleSet {
     pub legal_entities: Vec<LegalEntity>,
     /// Orders declared in the rules folder.
     pub orders: Vec<Order>,
-    /// The `callbacks` map (07 §2) and the file each key came from (plugin paths are relative to it).
-    pub callbacks: BTreeMap<String, Sourced<serde_yaml::Value>>,
+    /// The `callbacks` map (07 §2), key by key, with the file each key came from (plugin paths are
+    /// relative to it) and its YAML node (positions of nested keys for load errors).
+    pub callbacks: BTreeMap<String, Sourced<Node>>,
     /// Domain documents owned by later specs (03–06), row by row.
     pub documents: BTreeMap<String, Vec<Sourced<serde_yaml::Value>>>,
 }
@@ -326,7 +327,7 @@ impl RuleLoader {
                     Sourced {
                         file: file.clone(),
                         pos: kn.pos,
-                        value: vn.to_value(),
+                        value: vn.clone(),
                     },
                 );
             }

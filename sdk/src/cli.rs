@@ -58,6 +58,11 @@ enum Command {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// Plugins: run one on a request exactly as the engine would (07 §9).
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Benchmarks with same-run baselines.
     Bench {
         /// Lines for schedule generation.
@@ -78,6 +83,33 @@ enum RulesCommand {
     },
     /// Print the JSON Schema of rule files (for editor completion).
     Schema,
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Load PATH (.wasm or .rhai) for POINT and call it on INPUT.json.
+    Test {
+        /// The callback point (tax, invoice_grouping, invoice_numbering, invoice_run_filter,
+        /// transaction_price, revenue_allocation, obligation_merge).
+        #[arg(long)]
+        point: String,
+        /// The plugin file.
+        path: PathBuf,
+        /// The point's request in the contract's JSON form.
+        input: PathBuf,
+        /// `request.config` entries.
+        #[arg(long = "config", value_name = "K=V")]
+        config: Vec<String>,
+        /// A YAML limits map (07 §5).
+        #[arg(long)]
+        limits: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Print wall time.
+        #[arg(long)]
+        stats: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,15 +152,18 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
         Command::Rules {
             command: RulesCommand::Check { dir },
-        } => match rules::load_dir(&dir) {
-            Ok(set) => {
+        } => match rules::load_dir(&dir)
+            .and_then(|set| reckon_plugin_host::load(&set).map(|p| (set, p)))
+        {
+            Ok((set, plugins)) => {
                 writeln!(
                     out,
-                    "{}: ok ({} preferences, {} payment terms, {} products)",
+                    "{}: ok ({} preferences, {} payment terms, {} products, {} plugins)",
                     dir.display(),
                     set.preferences.len(),
                     set.payment_terms.len(),
-                    set.products.len()
+                    set.products.len(),
+                    plugins.len()
                 )?;
                 Ok(0)
             }
@@ -201,6 +236,27 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             write!(out, "{}", demo::run(&dir)?)?;
             Ok(0)
         }
+        Command::Plugin {
+            command:
+                PluginCommand::Test {
+                    point,
+                    path,
+                    input,
+                    config,
+                    limits,
+                    format,
+                    stats,
+                },
+        } => crate::plugin_test::run(
+            &point,
+            &path,
+            &input,
+            &config,
+            limits.as_deref(),
+            format == Format::Json,
+            stats,
+            out,
+        ),
         Command::Bench { lines, orders } => {
             write!(out, "{}", bench::run(bench::BenchConfig { lines, orders }))?;
             Ok(0)

@@ -30,7 +30,7 @@ pub fn run(store_dir: &Path) -> Result<String, SdkError> {
     }
     let rules = loader.finish().map_err(SdkError::Rules)?;
     let mut reckon = Reckon::open(store_dir)?;
-    reckon.engine_mut().set_rules(rules);
+    reckon.install(rules)?;
     reckon.load_rule_data()?;
     let mut out = String::new();
     let r = reckon.engine().rules().clone();

@@ -19,6 +19,7 @@
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod plugin_test;
 pub mod scenario;
 
 pub use reckon_engine as engine;
@@ -34,7 +35,7 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SdkError {
-    /// Rule files did not validate (every error, with file:line:col).
+    /// Rule files (or the plugins they register) did not validate (every error, with file:line:col).
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Rules(Vec<RuleError>),
     /// The engine refused a step.
@@ -66,17 +67,23 @@ impl Reckon {
         }
     }
 
-    /// Load and validate a rules folder; on error nothing changes.
+    /// Load and validate a rules folder and the plugins it registers; on error nothing changes.
     pub fn load_rules(&mut self, dir: &Path) -> Result<&RuleSet, SdkError> {
         let set = rules::load_dir(dir).map_err(SdkError::Rules)?;
-        self.engine.set_rules(set);
-        Ok(self.engine.rules())
+        self.install(set)
     }
 
-    /// Load rules from one YAML text.
+    /// Load rules from one YAML text (plugin paths relative to `file`).
     pub fn load_rules_str(&mut self, file: &str, text: &str) -> Result<&RuleSet, SdkError> {
         let set = rules::load_str(file, text).map_err(SdkError::Rules)?;
+        self.install(set)
+    }
+
+    /// Install a validated rule set: load its plugins, then swap both in together.
+    pub fn install(&mut self, set: RuleSet) -> Result<&RuleSet, SdkError> {
+        let plugins = reckon_plugin_host::load(&set).map_err(SdkError::Rules)?;
         self.engine.set_rules(set);
+        self.engine.set_callbacks(Arc::new(plugins));
         Ok(self.engine.rules())
     }
 

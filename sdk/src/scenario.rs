@@ -209,6 +209,7 @@ pub struct Scenario {
     pub file: String,
     currency: Option<String>,
     rules: reckon_engine::RuleSet,
+    plugins: Arc<reckon_plugin_host::PluginSet>,
     legal_entities: Vec<LegalEntity>,
     accounts: Vec<Account>,
     orders: Vec<Order>,
@@ -325,6 +326,16 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
             None
         }
     };
+    let plugins = match &rules {
+        Some(r) => match reckon_plugin_host::load(r) {
+            Ok(p) => Some(p),
+            Err(errs) => {
+                errors.extend(errs.into_iter().map(from_rule));
+                None
+            }
+        },
+        None => None,
+    };
     let steps = parse_steps(file, doc, &mut errors);
     if !errors.is_empty() {
         errors.sort_by_key(|e| (e.file.clone(), e.line, e.col));
@@ -353,6 +364,7 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
         file: file.to_string(),
         currency: doc.get("currency").map(text),
         rules: rules.unwrap_or_default(),
+        plugins: Arc::new(plugins.unwrap_or_default()),
         legal_entities,
         accounts,
         orders,
@@ -470,6 +482,7 @@ impl Scenario {
     pub fn run(&self) -> Outcome {
         let mut mismatches = Vec::new();
         let engine = Engine::new(Arc::new(MemStore::new()), self.rules.clone())
+            .with_callbacks(self.plugins.clone())
             .with_price_currency(self.currency.clone());
         // 08: the clock starts at the earliest order date; `activate` has no date of its own.
         let clock = self

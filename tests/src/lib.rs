@@ -19,3 +19,31 @@ pub fn reckon(args: &[&str]) -> (i32, String) {
     let code = reckon_sdk::cli::run(all, &mut out);
     (code, String::from_utf8(out).expect("utf-8 output"))
 }
+
+/// Wrap a core-module WAT into a component of a world of `plugins/wit` (07 §11: hostile
+/// fixtures are core modules wrapped by a helper). The module must follow the canonical ABI for
+/// the world's export and export `memory` and `cabi_realloc`.
+pub fn component_from_wat(world: &str, wat_src: &str) -> Vec<u8> {
+    let mut module = wat::parse_str(wat_src).expect("fixture WAT parses");
+    let mut resolve = wit_parser::Resolve::default();
+    let (pkg, _) = resolve
+        .push_path(root().join("plugins/wit"))
+        .expect("the contract parses");
+    let world_id = resolve
+        .select_world(&[pkg], Some(world))
+        .expect("world exists");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world_id,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .expect("metadata embeds");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module accepted")
+        .validate(true)
+        .encode()
+        .expect("component encodes")
+}

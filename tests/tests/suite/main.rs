@@ -3,5 +3,6 @@
 mod cli;
 mod durability;
 mod garbled;
+mod plugins;
 mod properties;
 mod scenarios;

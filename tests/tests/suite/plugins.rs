@@ -1,0 +1,522 @@
+//! The plugin host: load checks, the hostile suite (07 §11, H1–H14 as far as fixtures exist),
+//! each failure followed by healthy calls on the same host that must stay byte-identical.
+
+use reckon_engine::callbacks::{
+    AccountInfo, DocumentKind, Invoice, Money, NumberingRequest, TaxRequest,
+};
+use reckon_plugin_host::plugin::{Kind, Plugin};
+use reckon_plugin_host::{FailureKind, Limits, Point};
+use reckon_tests::component_from_wat;
+use std::collections::BTreeMap;
+
+const HEALTHY_CALLS: usize = 10_000;
+
+fn money(a: &str) -> Money {
+    Money {
+        amount: a.into(),
+        currency: "USD".into(),
+    }
+}
+
+fn invoice() -> Invoice {
+    Invoice {
+        id: "D-1".into(),
+        account: AccountInfo {
+            id: "A".into(),
+            name: "Acme".into(),
+            currency: "USD".into(),
+            parent: None,
+            legal_entity: None,
+            address: None,
+            tax_exempt: None,
+            attributes: BTreeMap::new(),
+        },
+        currency: "USD".into(),
+        invoice_date: "2016-03-05".into(),
+        due_date: None,
+        payment_term: None,
+        bill_to: None,
+        lines: vec![],
+        subtotal: money("0.00"),
+        tax: None,
+        total: money("0.00"),
+        run_name: None,
+        group_key: None,
+    }
+}
+
+fn tax_request() -> TaxRequest {
+    TaxRequest {
+        config: BTreeMap::new(),
+        dry_run: false,
+        document: DocumentKind::Invoice,
+        invoice: invoice(),
+    }
+}
+
+fn numbering_request(seq: u64) -> NumberingRequest {
+    NumberingRequest {
+        config: BTreeMap::new(),
+        document: DocumentKind::Invoice,
+        invoice: invoice(),
+        prefix: "INV-".into(),
+        sequence: seq,
+    }
+}
+
+/// A core module for the tax world: `memory`, a bump `cabi_realloc`, the host `log` import, and
+/// `calculate-tax` with BODY (which must leave the result area's address on the stack).
+fn tax_wat(body: &str, memory_pages: u32) -> String {
+    format!(
+        r#"(module
+  (import "reckon:plugins/host@0.1.0" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") {memory_pages})
+  (global $heap (mut i32) (i32.const 65536))
+  (func $realloc (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.xor (i32.sub (local.get 2) (i32.const 1)) (i32.const -1))))
+    (global.set $heap (i32.add (local.get $p) (local.get 3)))
+    (block $done (loop $grow
+      (br_if $done (i32.le_u (global.get $heap) (i32.shl (memory.size) (i32.const 16))))
+      (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))
+      (br $grow)))
+    (local.get $p))
+  (func $f (param i32) (result i32) {body})
+  (func (export "calculate-tax") (param i32) (result i32) (call $f (local.get 0)))
+)"#
+    )
+}
+
+/// `ok([])`: result discriminant 0 and an empty list at address 16.
+const OK_EMPTY: &str = "(i32.store8 (i32.const 16) (i32.const 0)) (i32.store (i32.const 20) (i32.const 0)) (i32.store (i32.const 24) (i32.const 0)) (i32.const 16)";
+
+fn wasm(body: &str, limits: Limits) -> Result<Plugin, reckon_plugin_host::PluginLoadError> {
+    let bytes = component_from_wat("tax-calculator", &tax_wat(body, 2));
+    Plugin::from_bytes(
+        "fixture",
+        Point::Tax,
+        Kind::Wasm,
+        "fixture.wasm",
+        &bytes,
+        limits,
+        BTreeMap::new(),
+    )
+}
+
+fn rhai(
+    src: &str,
+    point: Point,
+    limits: Limits,
+) -> Result<Plugin, reckon_plugin_host::PluginLoadError> {
+    Plugin::from_bytes(
+        "fixture",
+        point,
+        Kind::Rhai,
+        "fixture.rhai",
+        src.as_bytes(),
+        limits,
+        BTreeMap::new(),
+    )
+}
+
+fn limits() -> Limits {
+    Limits::default()
+}
+
+/// The healthy plugins the hostile calls share a host with; each must keep answering identically.
+struct Healthy {
+    wasm: Plugin,
+    rhai: Plugin,
+    wasm_reference: String,
+    rhai_reference: String,
+}
+
+impl Healthy {
+    fn new() -> Self {
+        let wasm = wasm(OK_EMPTY, limits()).expect("healthy wasm loads");
+        let rhai = rhai(r#"fn number_invoice(request) { request.prefix + year(request.invoice.invoice_date) + "-" + zero_pad(request.sequence, 6) }"#, Point::InvoiceNumbering, limits()).expect("healthy rhai loads");
+        let wasm_reference =
+            serde_json::to_string(&wasm.tax(&tax_request()).expect("healthy call")).expect("json");
+        let rhai_reference = rhai
+            .numbering(&numbering_request(1), &|_| false)
+            .expect("healthy call");
+        assert_eq!(rhai_reference, "INV-2016-000001");
+        Healthy {
+            wasm,
+            rhai,
+            wasm_reference,
+            rhai_reference,
+        }
+    }
+
+    fn still_healthy(&self, calls: usize) {
+        let req = tax_request();
+        let nreq = numbering_request(1);
+        for _ in 0..calls {
+            assert_eq!(
+                serde_json::to_string(&self.wasm.tax(&req).expect("healthy")).expect("json"),
+                self.wasm_reference
+            );
+            assert_eq!(
+                self.rhai.numbering(&nreq, &|_| false).expect("healthy"),
+                self.rhai_reference
+            );
+        }
+    }
+}
+
+fn expect_kind<T: std::fmt::Debug>(
+    r: Result<T, reckon_plugin_host::PluginFailure>,
+    kind: FailureKind,
+    reason: Option<&str>,
+) {
+    let f = match r {
+        Ok(v) => panic!("the hostile call must fail ({kind}), it returned {v:?}"),
+        Err(f) => f,
+    };
+    assert_eq!(f.kind, kind, "{f}");
+    if let Some(reason) = reason {
+        assert_eq!(f.reason.as_deref(), Some(reason), "{f}");
+    }
+}
+
+fn on_big_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .expect("thread")
+        .join()
+        .expect("no abort, no panic");
+}
+
+#[test]
+fn hostile_wasm_calls_fail_typed_and_the_host_stays_healthy() {
+    on_big_stack(|| {
+        let healthy = Healthy::new();
+        let t = std::time::Instant::now;
+        let cases: Vec<(&str, &str, Limits, FailureKind, Option<&str>)> = vec![
+            ("H1 infinite loop", "(loop $l (br $l)) (i32.const 0)", limits(), FailureKind::BudgetExceeded, None),
+            ("H2 wall-clock backstop", "(loop $l (br $l)) (i32.const 0)", Limits { fuel: 1_000_000_000, timeout_ms: 50, ..limits() }, FailureKind::Timeout, None),
+            ("H3 memory bomb", "(block $b (loop $l (br_if $b (i32.eq (memory.grow (i32.const 16)) (i32.const -1))) (br $l))) (i32.const 0)", limits(), FailureKind::MemoryLimit, None),
+            ("H4 recursion", "(call $f (local.get 0))", limits(), FailureKind::StackOverflow, None),
+            ("H5 unreachable", "unreachable", limits(), FailureKind::Trap, Some("unreachable")),
+            ("H5 divide by zero", "(i32.div_u (i32.const 1) (i32.const 0))", limits(), FailureKind::Trap, Some("integer_divide_by_zero")),
+            ("H5 out-of-bounds load", "(i32.load (i32.const -4))", limits(), FailureKind::Trap, Some("memory_out_of_bounds")),
+            ("H6 result pointer out of bounds", "(i32.store8 (i32.const 16) (i32.const 0)) (i32.store (i32.const 20) (i32.const 0x7ffffff0)) (i32.store (i32.const 24) (i32.const 4)) (i32.const 16)", limits(), FailureKind::InvalidOutput, Some("lift_failed")),
+            ("H6 bad discriminant", "(i32.store8 (i32.const 16) (i32.const 7)) (i32.const 16)", limits(), FailureKind::InvalidOutput, Some("lift_failed")),
+            ("H13 host-call flood", "(local.set 0 (i32.const 0)) (loop $l (call $log (i32.const 2) (i32.const 0) (i32.const 4)) (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br_if $l (i32.lt_u (local.get 0) (i32.const 1000000)))) (i32.const 0)", limits(), FailureKind::HostCallRejected, None),
+        ];
+        for (name, body, lim, kind, reason) in cases {
+            let p = wasm(body, lim).unwrap_or_else(|e| panic!("{name}: fixture loads: {e}"));
+            let t0 = t();
+            eprintln!("case {name}");
+            expect_kind(p.tax(&tax_request()), kind, reason);
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(2),
+                "{name} took {:?}",
+                t0.elapsed()
+            );
+            healthy.still_healthy(HEALTHY_CALLS / 10);
+        }
+        healthy.still_healthy(HEALTHY_CALLS);
+    });
+}
+
+#[test]
+fn oversized_aliasing_output_is_refused_with_bounded_allocation() {
+    on_big_stack(|| {
+        // H7: 100,000 line-tax entries whose line-id all alias one 1 MiB string at 4 MiB.
+        let body = r#"
+          (local $i i32) (local $a i32)
+          (drop (memory.grow (i32.const 100)))
+          (local.set $i (i32.const 0))
+          (loop $l
+            (local.set $a (i32.add (i32.const 131072) (i32.mul (local.get $i) (i32.const 32))))
+            (i32.store (local.get $a) (i32.const 4194304))
+            (i32.store offset=4 (local.get $a) (i32.const 1048576))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 100000))))
+          (i32.store8 (i32.const 16) (i32.const 0)) (i32.store (i32.const 20) (i32.const 131072)) (i32.store (i32.const 24) (i32.const 100000))
+          (i32.const 16)"#;
+        let p = wasm(body, limits()).expect("loads");
+        expect_kind(p.tax(&tax_request()), FailureKind::OutputTooLarge, None);
+    });
+}
+
+#[test]
+fn wasm_load_checks_name_their_reason() {
+    let reason = |bytes: &[u8], point: Point, lim: Limits| {
+        Plugin::from_bytes(
+            "x",
+            point,
+            Kind::Wasm,
+            "x.wasm",
+            bytes,
+            lim,
+            BTreeMap::new(),
+        )
+        .expect_err("refused")
+        .reason
+    };
+    let core = wat::parse_str("(module)").expect("wat");
+    assert_eq!(reason(&core, Point::Tax, limits()), "not_a_component");
+    assert_eq!(
+        reason(b"definitely not wasm", Point::Tax, limits()),
+        "invalid_wasm"
+    );
+    let good = component_from_wat("tax-calculator", &tax_wat(OK_EMPTY, 2));
+    assert_eq!(
+        reason(&good[..good.len() / 2], Point::Tax, limits()),
+        "invalid_wasm"
+    );
+    assert_eq!(
+        reason(&vec![0u8; 5 << 20], Point::Tax, limits()),
+        "too_large"
+    );
+    // The right artefact for another point.
+    assert_eq!(
+        reason(&good, Point::InvoiceNumbering, limits()),
+        "world_mismatch"
+    );
+    // H3: a declared minimum over the cap is refused at load.
+    let big = component_from_wat("tax-calculator", &tax_wat(OK_EMPTY, 1000));
+    assert_eq!(
+        reason(
+            &big,
+            Point::Tax,
+            Limits {
+                memory_mib: 32,
+                ..limits()
+            }
+        ),
+        "memory_too_large"
+    );
+}
+
+#[test]
+fn hostile_rhai_scripts_fail_typed_and_the_host_stays_healthy() {
+    on_big_stack(|| {
+        let healthy = Healthy::new();
+        let num = Point::InvoiceNumbering;
+        let cases: Vec<(&str, &str, Limits, FailureKind, Option<&str>)> = vec![
+            (
+                "H1 infinite loop",
+                "fn number_invoice(r) { loop {} }",
+                limits(),
+                FailureKind::BudgetExceeded,
+                None,
+            ),
+            (
+                "H2 wall-clock backstop",
+                "fn number_invoice(r) { loop {} }",
+                Limits {
+                    max_operations: 100_000_000,
+                    timeout_ms: 50,
+                    ..limits()
+                },
+                FailureKind::Timeout,
+                None,
+            ),
+            (
+                "H3 string bomb",
+                r#"fn number_invoice(r) { let s = "xxxxxxxx"; loop { s += s; } }"#,
+                limits(),
+                FailureKind::MemoryLimit,
+                None,
+            ),
+            (
+                "H3 array bomb",
+                "fn number_invoice(r) { let a = [1]; loop { a += a; } }",
+                limits(),
+                FailureKind::MemoryLimit,
+                None,
+            ),
+            (
+                "H4 recursion",
+                "fn f(x) { f(x) } fn number_invoice(r) { f(1) }",
+                limits(),
+                FailureKind::StackOverflow,
+                None,
+            ),
+            (
+                "H5 divide by zero",
+                "fn number_invoice(r) { let x = 1 / 0; \"\" }",
+                limits(),
+                FailureKind::Trap,
+                Some("arithmetic"),
+            ),
+            (
+                "H5 overflow",
+                "fn number_invoice(r) { let x = 9223372036854775807 + 1; \"\" }",
+                limits(),
+                FailureKind::Trap,
+                Some("arithmetic"),
+            ),
+            (
+                "H5 throw",
+                r#"fn number_invoice(r) { throw #{code: "no_sequence", message: "nope"} }"#,
+                limits(),
+                FailureKind::PluginError,
+                Some("no_sequence"),
+            ),
+            (
+                "H5 throw string",
+                r#"fn number_invoice(r) { throw "nope" }"#,
+                limits(),
+                FailureKind::PluginError,
+                Some("error"),
+            ),
+            (
+                "H6 wrong type",
+                "fn number_invoice(r) { [1, 2] }",
+                limits(),
+                FailureKind::InvalidOutput,
+                Some("wrong_type"),
+            ),
+            (
+                "H6 unit",
+                "fn number_invoice(r) { () }",
+                limits(),
+                FailureKind::InvalidOutput,
+                Some("wrong_type"),
+            ),
+            (
+                "H9 bad number",
+                r#"fn number_invoice(r) { "INV 1" }"#,
+                limits(),
+                FailureKind::InvalidOutput,
+                Some("bad_number"),
+            ),
+            (
+                "H11 timestamp removed",
+                "fn number_invoice(r) { timestamp() }",
+                limits(),
+                FailureKind::Trap,
+                Some("function_not_found"),
+            ),
+            (
+                "H13 print flood",
+                "fn number_invoice(r) { loop { print(\"x\"); } }",
+                limits(),
+                FailureKind::HostCallRejected,
+                None,
+            ),
+        ];
+        for (name, src, lim, kind, reason) in cases {
+            let p = rhai(src, num, lim).unwrap_or_else(|e| panic!("{name}: fixture loads: {e}"));
+            let t0 = std::time::Instant::now();
+            expect_kind(p.numbering(&numbering_request(1), &|_| false), kind, reason);
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(2),
+                "{name} took {:?}",
+                t0.elapsed()
+            );
+            healthy.still_healthy(HEALTHY_CALLS / 10);
+        }
+        healthy.still_healthy(HEALTHY_CALLS);
+    });
+}
+
+#[test]
+fn rhai_output_shape_errors_name_the_field() {
+    let p = rhai(
+        r#"fn calculate_tax(r) { [#{line_id: "a", breakups: []}] }"#,
+        Point::Tax,
+        limits(),
+    )
+    .expect("loads");
+    let f = p.tax(&tax_request()).expect_err("missing tax");
+    assert_eq!(
+        (f.kind, f.reason.as_deref(), f.path.as_deref()),
+        (
+            FailureKind::InvalidOutput,
+            Some("missing_field"),
+            Some("[0].tax")
+        )
+    );
+    let p = rhai(r#"fn calculate_tax(r) { [#{line_id: "a", tax: #{amount: "0", currency: "USD"}, breakups: [], extra: 1}] }"#, Point::Tax, limits()).expect("loads");
+    let f = p.tax(&tax_request()).expect_err("extra field");
+    assert_eq!(
+        (f.reason.as_deref(), f.path.as_deref()),
+        (Some("unknown_field"), Some("[0].extra"))
+    );
+}
+
+#[test]
+fn rhai_load_checks_name_their_reason() {
+    let reason = |src: &[u8]| {
+        Plugin::from_bytes(
+            "x",
+            Point::InvoiceNumbering,
+            Kind::Rhai,
+            "x.rhai",
+            src,
+            limits(),
+            BTreeMap::new(),
+        )
+        .expect_err("refused")
+        .reason
+    };
+    assert_eq!(
+        reason(b"fn number_invoice(r) { eval(\"1\") }"),
+        "invalid_script"
+    );
+    assert_eq!(
+        reason(b"import \"x\" as y; fn number_invoice(r) { 1 }"),
+        "invalid_script"
+    );
+    assert_eq!(
+        reason(
+            format!(
+                "fn number_invoice(r) {{ {}1{} }}",
+                "(".repeat(10_000),
+                ")".repeat(10_000)
+            )
+            .as_bytes()
+        ),
+        "invalid_script"
+    );
+    assert_eq!(reason(&[0xff, 0xfe, 0x00]), "not_utf8");
+    assert_eq!(reason(&vec![b' '; 300 * 1024]), "too_large");
+    assert_eq!(reason(b"fn something_else(r) { 1 }"), "world_mismatch");
+    assert_eq!(reason(b"fn number_invoice(a, b) { 1 }"), "world_mismatch");
+}
+
+#[test]
+fn top_level_code_never_runs_and_state_never_leaks() {
+    // H12: a top-level loop is never executed; H14: mutating the request changes nothing next time.
+    let p = rhai(
+        "loop {} fn number_invoice(r) { r.prefix += \"X\"; r.prefix + zero_pad(r.sequence, 3) }",
+        Point::InvoiceNumbering,
+        limits(),
+    )
+    .expect("loads");
+    let req = numbering_request(7);
+    let first = p.numbering(&req, &|_| false).expect("the call succeeds");
+    for _ in 0..100 {
+        assert_eq!(p.numbering(&req, &|_| false).expect("same"), first);
+    }
+    assert_eq!(first, "INV-X007");
+}
+
+#[test]
+fn oversized_input_never_reaches_the_plugin() {
+    // H10: the input is measured first; the script would otherwise log.
+    let p = rhai(
+        "fn number_invoice(r) { print(\"called\"); \"N1\" }",
+        Point::InvoiceNumbering,
+        Limits {
+            max_input_kib: 1,
+            ..limits()
+        },
+    )
+    .expect("loads");
+    let mut req = numbering_request(1);
+    req.invoice.id = "x".repeat(2048);
+    expect_kind(
+        p.numbering(&req, &|_| false),
+        FailureKind::InputTooLarge,
+        None,
+    );
+}
