@@ -85,6 +85,8 @@ impl cb::Callbacks for PluginSet {
 }
 
 struct Reg<'a> {
+    /// Where the registration's name (its key) stands.
+    at: Pos,
     name: String,
     file: String,
     path: String,
@@ -139,6 +141,7 @@ pub fn load(rules: &RuleSet) -> Result<PluginSet, Vec<RuleError>> {
             named.insert(
                 name.clone(),
                 Reg {
+                    at: k.pos,
                     name: name.clone(),
                     file: src.file.clone(),
                     path: format!("callbacks.plugins.{name}"),
@@ -172,6 +175,7 @@ pub fn load(rules: &RuleSet) -> Result<PluginSet, Vec<RuleError>> {
             None => direct.push((
                 point,
                 Reg {
+                    at: src.pos,
                     name: point.name().to_string(),
                     file: src.file.clone(),
                     path,
@@ -263,7 +267,7 @@ pub fn load(rules: &RuleSet) -> Result<PluginSet, Vec<RuleError>> {
     }
     for (name, reg) in &named {
         let points = uses.get(name).cloned().unwrap_or_default();
-        let pos = reg.node.pos;
+        let pos = reg.at;
         let point = match points.len() {
             0 => {
                 errors.push(err(
@@ -318,11 +322,19 @@ fn load_one(
     defaults: Limits,
     policies: &BTreeSet<String>,
 ) -> Result<Plugin, RuleError> {
-    let wasm = reg.node.get("wasm");
-    let rhai = reg.node.get("rhai");
+    let entry = |k: &str| {
+        reg.node
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .find(|(key, _)| key.as_str() == Some(k))
+            .map(|(key, v)| (key.pos, v))
+    };
+    let wasm = entry("wasm");
+    let rhai = entry("rhai");
     let (kind, key, ext) = match (wasm, rhai) {
-        (Some(w), None) => (Kind::Wasm, w, "wasm"),
-        (None, Some(r)) => (Kind::Rhai, r, "rhai"),
+        (Some((at, w)), None) => (Kind::Wasm, (at, w), "wasm"),
+        (None, Some((at, r))) => (Kind::Rhai, (at, r), "rhai"),
         _ => {
             return Err(err(
                 "bad_value",
@@ -334,13 +346,14 @@ fn load_one(
             ));
         }
     };
+    let (key_at, key) = key;
     let rel = key.as_str().unwrap_or_default();
     let key_path = format!("{}.{ext}", reg.path);
     if Path::new(rel).extension().and_then(|e| e.to_str()) != Some(ext) {
         return Err(err(
             "bad_value",
             &reg.file,
-            key.pos,
+            key_at,
             &key_path,
             format!("`{rel}`"),
             &format!("a path ending in .{ext}"),
@@ -373,7 +386,7 @@ fn load_one(
             err(
                 e.reason,
                 &reg.file,
-                key.pos,
+                key_at,
                 &key_path,
                 format!("{}: {}", e.file, e.message),
                 hint,
