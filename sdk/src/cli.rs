@@ -71,6 +71,9 @@ enum Command {
         /// Orders for activation throughput.
         #[arg(long, default_value_t = 2_000)]
         orders: usize,
+        /// Run the plugin benchmarks (07 §12) instead, with this many calls per measurement.
+        #[arg(long)]
+        plugins: Option<usize>,
     },
 }
 
@@ -257,7 +260,18 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             stats,
             out,
         ),
-        Command::Bench { lines, orders } => {
+        Command::Bench {
+            plugins: Some(calls),
+            ..
+        } => {
+            write!(
+                out,
+                "{}",
+                crate::bench_plugins::run(std::path::Path::new("plugins/examples"), calls)
+            )?;
+            Ok(0)
+        }
+        Command::Bench { lines, orders, .. } => {
             write!(out, "{}", bench::run(bench::BenchConfig { lines, orders }))?;
             Ok(0)
         }

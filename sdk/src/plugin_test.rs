@@ -95,8 +95,8 @@ pub fn run(
     };
     let wall_us = t0.elapsed().as_micros();
     let code = match result {
-        Ok(v) => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        Ok(text) => {
+            writeln!(out, "{text}")?;
             0
         }
         Err(f) => {

@@ -47,3 +47,46 @@ pub fn component_from_wat(world: &str, wat_src: &str) -> Vec<u8> {
         .encode()
         .expect("component encodes")
 }
+
+/// The path of a built example component (`plugins/examples/dist/NAME.wasm`), building the
+/// examples once per process when an artefact is missing or older than its sources.
+pub fn example_wasm(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let examples = root().join("plugins/examples");
+    let dist = examples.join("dist").join(format!("{name}.wasm"));
+    let stale = |p: &std::path::Path| -> bool {
+        let Ok(built) = std::fs::metadata(p).and_then(|m| m.modified()) else {
+            return true;
+        };
+        newest(&examples.join(name)).is_some_and(|src| src > built)
+            || newest(&root().join("sdk/plugin/src")).is_some_and(|src| src > built)
+    };
+    if stale(&dist) {
+        let r = BUILT.get_or_init(|| {
+            let status = std::process::Command::new("bash").arg(examples.join("build.sh")).status().map_err(|e| e.to_string())?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err("plugins/examples/build.sh failed (is the wasm32-wasip2 target installed? run `rustup target add wasm32-wasip2`)".into())
+            }
+        });
+        if let Err(e) = r {
+            panic!("{e}");
+        }
+    }
+    dist
+}
+
+fn newest(dir: &std::path::Path) -> Option<std::time::SystemTime> {
+    let mut best = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = entry.path();
+        let t = if p.is_dir() {
+            newest(&p)
+        } else {
+            entry.metadata().ok().and_then(|m| m.modified().ok())
+        };
+        best = best.max(t);
+    }
+    best
+}

@@ -341,11 +341,12 @@ impl Plugin {
         )
     }
 
-    /// Run the point on a JSON request (the `reckon plugin test` path): the output as JSON.
+    /// Run the point on a JSON request (the `reckon plugin test` path): the output as pretty
+    /// JSON in the contract's field order. `Err` when the input is not the point's request.
     pub fn call_json(
         &self,
         input: &serde_json::Value,
-    ) -> Result<Result<serde_json::Value, PluginFailure>, String> {
+    ) -> Result<Result<String, PluginFailure>, String> {
         fn parse<T: DeserializeOwned>(v: &serde_json::Value) -> Result<T, String> {
             let mut v = v.clone();
             if let Some(o) = v.as_object_mut() {
@@ -353,10 +354,8 @@ impl Plugin {
             }
             serde_json::from_value(v).map_err(|e| e.to_string())
         }
-        fn out<T: Serialize>(
-            r: Result<T, PluginFailure>,
-        ) -> Result<serde_json::Value, PluginFailure> {
-            r.map(|v| serde_json::to_value(v).unwrap_or_default())
+        fn out<T: Serialize>(r: Result<T, PluginFailure>) -> Result<String, PluginFailure> {
+            r.map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         Ok(match self.point {
             Point::Tax => out(self.tax(&parse(input)?)),

@@ -138,8 +138,16 @@ fn demo_runs_into_a_sled_store() {
 #[test]
 fn rules_check_loads_plugins_and_reports_load_errors_at_the_yaml_key() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("num.rhai"), "fn number_invoice(r) { r.prefix + zero_pad(r.sequence, 6) }").expect("write");
-    std::fs::write(dir.path().join("bad.rhai"), "fn number_invoice(r) { eval(\"1\") }").expect("write");
+    std::fs::write(
+        dir.path().join("num.rhai"),
+        "fn number_invoice(r) { r.prefix + zero_pad(r.sequence, 6) }",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("bad.rhai"),
+        "fn number_invoice(r) { eval(\"1\") }",
+    )
+    .expect("write");
     std::fs::write(
         dir.path().join("rules.yaml"),
         "callbacks:\n  tax: {wasm: missing.wasm}\n  plugins:\n    yearly: {rhai: num.rhai}\n    broken: {rhai: bad.rhai}\n    idle: {rhai: num.rhai}\nnumbering:\n  - {document: invoice, callback: yearly}\n  - {document: credit_memo, callback: broken}\n",
@@ -148,9 +156,25 @@ fn rules_check_loads_plugins_and_reports_load_errors_at_the_yaml_key() {
     let (code, out) = reckon(&["rules", "check", dir.path().to_str().expect("utf-8")]);
     assert_eq!(code, 2, "{out}");
     let f = dir.path().join("rules.yaml").display().to_string();
-    assert!(out.contains(&format!("{f}:2:9: not_found: callbacks.tax.wasm")), "{out}");
-    assert!(out.contains(&format!("{f}:5:14: invalid_script: callbacks.plugins.broken.rhai")), "{out}");
-    assert!(out.contains(&format!("{f}:6:5: unreferenced_callback: callbacks.plugins.idle")), "{out}");
-    assert!(!out.contains("plugins.yearly"), "a good plugin is not an error: {out}");
+    assert!(
+        out.contains(&format!("{f}:2:9: not_found: callbacks.tax.wasm")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{f}:5:14: invalid_script: callbacks.plugins.broken.rhai"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{f}:6:5: unreferenced_callback: callbacks.plugins.idle"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("plugins.yearly"),
+        "a good plugin is not an error: {out}"
+    );
     assert!(out.contains("3 error(s)"), "{out}");
 }

@@ -520,3 +520,93 @@ fn oversized_input_never_reaches_the_plugin() {
         None,
     );
 }
+
+/// Every example's case files through the `plugin test` path: output equal to `*.expected.json`
+/// (an expected `{"error": {kind, reason}}` names the failure instead).
+#[test]
+fn examples_pass_their_case_files() {
+    let root = reckon_tests::root().join("plugins/examples");
+    let wasm = [
+        ("tax-us", Point::Tax),
+        ("zero-tax", Point::Tax),
+        ("ssp-allocator", Point::RevenueAllocation),
+    ];
+    let rhai = [
+        ("group_by_ready_date", Point::InvoiceGrouping),
+        ("numbering", Point::InvoiceNumbering),
+        ("run_filter_segment", Point::InvoiceRunFilter),
+    ];
+    let mut ran = 0;
+    let mut cases: Vec<(std::path::PathBuf, std::path::PathBuf, Point, Kind)> = Vec::new();
+    for (name, point) in wasm {
+        cases.push((
+            reckon_tests::example_wasm(name),
+            root.join(name).join("cases"),
+            point,
+            Kind::Wasm,
+        ));
+    }
+    for (name, point) in rhai {
+        cases.push((
+            root.join("rhai").join(format!("{name}.rhai")),
+            root.join("rhai/cases").join(name),
+            point,
+            Kind::Rhai,
+        ));
+    }
+    for (plugin_path, case_dir, point, kind) in cases {
+        let plugin = Plugin::load(
+            "example",
+            point,
+            kind,
+            &plugin_path,
+            limits(),
+            BTreeMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", plugin_path.display()));
+        let Ok(entries) = std::fs::read_dir(&case_dir) else {
+            continue;
+        };
+        let mut inputs: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".input.json"))
+            .collect();
+        inputs.sort();
+        for input in inputs {
+            let expected_path = std::path::PathBuf::from(
+                input
+                    .to_string_lossy()
+                    .replace(".input.json", ".expected.json"),
+            );
+            let request: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&input).expect("input"))
+                    .expect("input JSON");
+            let expected: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&expected_path).expect("expected"))
+                    .expect("expected JSON");
+            let got = plugin
+                .call_json(&request)
+                .unwrap_or_else(|e| panic!("{}: not a request: {e}", input.display()));
+            match (expected.get("error"), got) {
+                (Some(err), Err(f)) => {
+                    assert_eq!(err["kind"], f.kind.as_str(), "{}: {f}", input.display());
+                    if let Some(r) = err.get("reason") {
+                        assert_eq!(r.as_str(), f.reason.as_deref(), "{}: {f}", input.display());
+                    }
+                }
+                (Some(_), Ok(text)) => panic!("{}: expected an error, got {text}", input.display()),
+                (None, Err(f)) => panic!("{}: failed: {f}", input.display()),
+                (None, Ok(text)) => {
+                    let got: serde_json::Value = serde_json::from_str(&text).expect("output JSON");
+                    assert_eq!(got, expected, "{}", input.display());
+                }
+            }
+            ran += 1;
+        }
+    }
+    assert!(
+        ran >= 10,
+        "expected the example case files to run, ran {ran}"
+    );
+}
