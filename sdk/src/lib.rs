@@ -45,6 +45,9 @@ pub enum SdkError {
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A file could not be written or read.
+    #[error("{0}")]
+    Io(String),
 }
 
 /// A Reckon instance: an engine over a store.

@@ -11,9 +11,7 @@ use crate::point::Point;
 use reckon_engine::callbacks as cb;
 use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::component::{
-    Component, ComponentType, HasSelf, InstancePre, Lift, Linker, WasmList, WasmStr,
-};
+use wasmtime::component::{Component, ComponentType, HasSelf, InstancePre, Lift, Linker};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
     Strategy, Trap,
@@ -26,6 +24,8 @@ pub const POOL_SLOTS: u32 = 32;
 /// Epoch tick.
 pub const TICK: Duration = Duration::from_millis(10);
 const MAX_MEMORY_MIB: usize = 256;
+/// Room for the record structure of an output on top of its `max_output_kib` of JSON.
+const OUTPUT_SLACK: usize = 64 * 1024;
 
 fn build_engine() -> Result<Engine, String> {
     let mut pool = PoolingAllocationConfig::default();
@@ -208,8 +208,18 @@ impl WasmPlugin {
         // Imports (by name) and declared memory minimums, read before wasmtime compiles anything.
         let mut imports = Vec::new();
         let mut max_min_pages = 0u64;
+        // Only the outer component's imports are its authority; nested components and modules
+        // import from their siblings inside it.
+        let mut depth = 0usize;
         for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-            match payload.map_err(|e| err("invalid_wasm", e.to_string()))? {
+            let payload = payload.map_err(|e| err("invalid_wasm", e.to_string()))?;
+            match &payload {
+                wasmparser::Payload::Version { .. } => depth += 1,
+                wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            match payload {
+                wasmparser::Payload::ComponentImportSection(_) if depth > 1 => {}
                 wasmparser::Payload::ComponentImportSection(r) => {
                     for imp in r {
                         let imp = imp.map_err(|e| err("invalid_wasm", e.to_string()))?;
@@ -309,6 +319,10 @@ impl WasmPlugin {
             },
         );
         store.limiter(|s| &mut s.limiter);
+        // Bounds what the host copies out of the guest (lists and strings of the result, aliased
+        // or not) while the result is lifted — inside the call, before the guest's post-return
+        // runs — so an aliasing bomb fails `output_too_large` with host allocation ≤ this budget.
+        store.set_hostcall_fuel((self.limits.max_output_kib as usize) * 1024 + OUTPUT_SLACK);
         store
             .set_fuel(self.limits.fuel)
             .map_err(|e| e.to_string())?;
@@ -329,14 +343,14 @@ impl WasmPlugin {
             .instantiate(&mut store)
             .map_err(|e| format!("{e:#}"))?;
         let r = match self.point {
-            Point::Tax => instance.get_typed_func::<(&wit::TaxRequest,), (Result<WasmList<RawLineTax>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
-            Point::InvoiceGrouping => instance.get_typed_func::<(&wit::GroupingRequest,), (Result<WasmList<RawGroup>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
-            Point::InvoiceNumbering => instance.get_typed_func::<(&wit::NumberingRequest,), (Result<WasmStr, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
-            Point::InvoiceRunFilter => instance.get_typed_func::<(&wit::FilterRequest,), (Result<WasmList<WasmStr>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
+            Point::Tax => instance.get_typed_func::<(&wit::TaxRequest,), (Result<Vec<RawLineTax>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
+            Point::InvoiceGrouping => instance.get_typed_func::<(&wit::GroupingRequest,), (Result<Vec<RawGroup>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
+            Point::InvoiceNumbering => instance.get_typed_func::<(&wit::NumberingRequest,), (Result<String, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
+            Point::InvoiceRunFilter => instance.get_typed_func::<(&wit::FilterRequest,), (Result<Vec<String>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
             Point::TransactionPrice | Point::RevenueAllocation => instance
-                .get_typed_func::<(&wit::AgreementRequest,), (Result<WasmList<RawLineAmount>, RawError>,)>(&mut store, self.point.export())
+                .get_typed_func::<(&wit::AgreementRequest,), (Result<Vec<RawLineAmount>, RawError>,)>(&mut store, self.point.export())
                 .map(|_| ()),
-            Point::ObligationMerge => instance.get_typed_func::<(&wit::ObligationRequest,), (Result<WasmList<RawPlan>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
+            Point::ObligationMerge => instance.get_typed_func::<(&wit::ObligationRequest,), (Result<Vec<RawPlan>, RawError>,)>(&mut store, self.point.export()).map(|_| ()),
         };
         r.map_err(|e| format!("{e:#}"))
     }
@@ -390,6 +404,12 @@ impl WasmPlugin {
             }
             None => {
                 let msg = format!("{e:#}");
+                if msg.contains("too much data is being copied") {
+                    return self.fail(
+                        FailureKind::OutputTooLarge,
+                        format!("output over {} KiB", self.limits.max_output_kib),
+                    );
+                }
                 if msg.contains("instance") && (msg.contains("limit") || msg.contains("pool")) {
                     self.fail(FailureKind::MemoryLimit, msg)
                 } else {
@@ -428,7 +448,6 @@ impl WasmPlugin {
                 return (Err(f), log);
             }
         };
-        let budget = (self.limits.max_output_kib as usize) * 1024;
         let name = self.point.export();
         macro_rules! run {
             ($req:expr, $raw:ty, $lift:expr) => {{
@@ -438,77 +457,36 @@ impl WasmPlugin {
                         .reason("world_mismatch")),
                     Ok(func) => match func.call(&mut store, ($req,)) {
                         Err(e) => Err(self.classify(e, store.data())),
-                        Ok((Err(pe),)) => self.plugin_error(&mut store, pe),
-                        Ok((Ok(raw),)) => {
-                            let mut lifter = Lifter { budget, used: 0 };
-                            let r = $lift(&mut lifter, &mut store, raw);
-                            r.map_err(|le: LiftError| match le {
-                                LiftError::TooLarge => self.fail(
-                                    FailureKind::OutputTooLarge,
-                                    format!("output over {} KiB", self.limits.max_output_kib),
-                                ),
-                                LiftError::Bad(m) => self
-                                    .fail(FailureKind::InvalidOutput, m)
-                                    .reason("lift_failed"),
-                            })
-                        }
+                        Ok((Err(pe),)) => Err(self.plugin_error(pe)),
+                        Ok((Ok(raw),)) => Ok($lift(raw)),
                     },
                 }
             }};
         }
         let out = match req {
-            Request::Tax(r) => run!(
-                &crate::conv::tax(r),
-                WasmList<RawLineTax>,
-                |l: &mut Lifter, s: &mut Store<State>, raw| l.line_taxes(s, raw).map(Output::Tax)
-            ),
-            Request::Grouping(r) => run!(
-                &crate::conv::grouping(r),
-                WasmList<RawGroup>,
-                |l: &mut Lifter, s: &mut Store<State>, raw| l.groups(s, raw).map(Output::Grouping)
-            ),
-            Request::Numbering(r) => run!(
-                &crate::conv::numbering(r),
-                WasmStr,
-                |l: &mut Lifter, s: &mut Store<State>, raw| l
-                    .string(s, &raw)
-                    .map(Output::Numbering)
-            ),
-            Request::Filter(r) => run!(
-                &crate::conv::filter(r),
-                WasmList<WasmStr>,
-                |l: &mut Lifter, s: &mut Store<State>, raw| l.strings(s, &raw).map(Output::Filter)
-            ),
+            Request::Tax(r) => run!(&crate::conv::tax(r), Vec<RawLineTax>, line_taxes),
+            Request::Grouping(r) => run!(&crate::conv::grouping(r), Vec<RawGroup>, groups),
+            Request::Numbering(r) => run!(&crate::conv::numbering(r), String, Output::Numbering),
+            Request::Filter(r) => run!(&crate::conv::filter(r), Vec<String>, Output::Filter),
             Request::Agreement(r) => run!(
                 &crate::conv::agreement_request(r),
-                WasmList<RawLineAmount>,
-                |l: &mut Lifter, s: &mut Store<State>, raw| l.amounts(s, raw).map(Output::Amounts)
+                Vec<RawLineAmount>,
+                amounts
             ),
-            Request::Obligation(r) => run!(
-                &crate::conv::obligation(r),
-                WasmList<RawPlan>,
-                |l: &mut Lifter, s: &mut Store<State>, raw| l.plans(s, raw).map(Output::Plans)
-            ),
+            Request::Obligation(r) => run!(&crate::conv::obligation(r), Vec<RawPlan>, plans),
         };
         let log = std::mem::take(&mut store.data_mut().log);
         (out, log)
     }
 
-    fn plugin_error<T>(&self, store: &mut Store<State>, pe: RawError) -> Result<T, PluginFailure> {
-        let mut l = Lifter {
-            budget: 2048,
-            used: 0,
-        };
-        let code = l.string(store, &pe.code).unwrap_or_else(|_| "error".into());
-        let message = l.string(store, &pe.message).unwrap_or_default();
-        let code: String = code.chars().take(64).collect();
-        let mut end = message.len().min(1024);
-        while !message.is_char_boundary(end) {
+    fn plugin_error(&self, pe: RawError) -> PluginFailure {
+        let code: String = pe.code.chars().take(64).collect();
+        let mut end = pe.message.len().min(1024);
+        while !pe.message.is_char_boundary(end) {
             end -= 1;
         }
-        Err(self
-            .fail(FailureKind::PluginError, &message[..end])
-            .reason(code))
+        self.fail(FailureKind::PluginError, &pe.message[..end])
+            .reason(code)
     }
 
     /// The plugin's name.
@@ -565,28 +543,28 @@ pub enum Output {
     Plans(Vec<cb::ObligationPlan>),
 }
 
-// Lazy views of the outputs: strings and lists stay in guest memory until the lifter copies them
-// against its byte budget (07 §6.3, H7).
+// The outputs, lifted eagerly inside the call (so before the guest's post-return frees them),
+// under the store's hostcall fuel (the byte budget above).
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct RawError {
-    code: WasmStr,
-    message: WasmStr,
+    code: String,
+    message: String,
 }
 
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct RawMoney {
-    amount: WasmStr,
-    currency: WasmStr,
+    amount: String,
+    currency: String,
 }
 
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct RawBreakup {
     level: wit::JurisdictionLevel,
-    name: WasmStr,
-    rate: WasmStr,
+    name: String,
+    rate: String,
     tax: RawMoney,
 }
 
@@ -594,189 +572,107 @@ struct RawBreakup {
 #[component(record)]
 struct RawLineTax {
     #[component(name = "line-id")]
-    line_id: WasmStr,
+    line_id: String,
     tax: RawMoney,
-    breakups: WasmList<RawBreakup>,
+    breakups: Vec<RawBreakup>,
 }
 
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct RawGroup {
-    key: WasmStr,
+    key: String,
     #[component(name = "line-ids")]
-    line_ids: WasmList<WasmStr>,
+    line_ids: Vec<String>,
 }
 
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct RawLineAmount {
     #[component(name = "line-id")]
-    line_id: WasmStr,
+    line_id: String,
     amount: RawMoney,
 }
 
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct RawPlan {
-    key: WasmStr,
-    existing: Option<WasmStr>,
+    key: String,
+    existing: Option<String>,
     #[component(name = "candidate-ids")]
-    candidate_ids: WasmList<WasmStr>,
+    candidate_ids: Vec<String>,
     #[component(name = "revenue-policy")]
-    revenue_policy: Option<WasmStr>,
+    revenue_policy: Option<String>,
 }
 
-enum LiftError {
-    TooLarge,
-    Bad(String),
+fn money(m: RawMoney) -> cb::Money {
+    cb::Money {
+        amount: m.amount,
+        currency: m.currency,
+    }
 }
 
-/// Copies guest data out under a byte budget (each element and string counted before copying).
-struct Lifter {
-    budget: usize,
-    used: usize,
+fn level(l: wit::JurisdictionLevel) -> &'static str {
+    match l {
+        wit::JurisdictionLevel::Country => "country",
+        wit::JurisdictionLevel::State => "state",
+        wit::JurisdictionLevel::County => "county",
+        wit::JurisdictionLevel::City => "city",
+        wit::JurisdictionLevel::District => "district",
+    }
 }
 
-const PER_ELEMENT: usize = 8;
-
-impl Lifter {
-    fn charge(&mut self, n: usize) -> Result<(), LiftError> {
-        self.used = self.used.saturating_add(n);
-        if self.used > self.budget {
-            Err(LiftError::TooLarge)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn string(&mut self, store: &mut Store<State>, s: &WasmStr) -> Result<String, LiftError> {
-        let text = s
-            .to_str(&*store)
-            .map_err(|e| LiftError::Bad(format!("{e:#}")))?;
-        self.charge(text.len() + 2)?;
-        Ok(text.into_owned())
-    }
-
-    fn list<T: Lift>(
-        &mut self,
-        store: &mut Store<State>,
-        l: &WasmList<T>,
-    ) -> Result<Vec<T>, LiftError> {
-        self.charge(l.len().saturating_mul(PER_ELEMENT))?;
-        (0..l.len())
-            .map(|i| match l.get(&mut *store, i) {
-                Some(Ok(v)) => Ok(v),
-                Some(Err(e)) => Err(LiftError::Bad(format!("{e:#}"))),
-                None => Err(LiftError::Bad("list index out of range".into())),
+fn line_taxes(raw: Vec<RawLineTax>) -> Output {
+    Output::Tax(
+        raw.into_iter()
+            .map(|t| cb::LineTax {
+                line_id: t.line_id,
+                tax: money(t.tax),
+                breakups: t
+                    .breakups
+                    .into_iter()
+                    .map(|b| cb::TaxBreakup {
+                        level: level(b.level).into(),
+                        name: b.name,
+                        rate: b.rate,
+                        tax: money(b.tax),
+                    })
+                    .collect(),
             })
-            .collect()
-    }
+            .collect(),
+    )
+}
 
-    fn strings(
-        &mut self,
-        store: &mut Store<State>,
-        l: &WasmList<WasmStr>,
-    ) -> Result<Vec<String>, LiftError> {
-        let raw = self.list(store, l)?;
-        raw.iter().map(|s| self.string(store, s)).collect()
-    }
-
-    fn money(&mut self, store: &mut Store<State>, m: &RawMoney) -> Result<cb::Money, LiftError> {
-        Ok(cb::Money {
-            amount: self.string(store, &m.amount)?,
-            currency: self.string(store, &m.currency)?,
-        })
-    }
-
-    fn line_taxes(
-        &mut self,
-        store: &mut Store<State>,
-        l: WasmList<RawLineTax>,
-    ) -> Result<Vec<cb::LineTax>, LiftError> {
-        let raw = self.list(store, &l)?;
-        let mut out = Vec::with_capacity(raw.len());
-        for t in raw {
-            let breakups = self.list(store, &t.breakups)?;
-            let mut bs = Vec::with_capacity(breakups.len());
-            for b in breakups {
-                let level = match b.level {
-                    wit::JurisdictionLevel::Country => "country",
-                    wit::JurisdictionLevel::State => "state",
-                    wit::JurisdictionLevel::County => "county",
-                    wit::JurisdictionLevel::City => "city",
-                    wit::JurisdictionLevel::District => "district",
-                };
-                bs.push(cb::TaxBreakup {
-                    level: level.into(),
-                    name: self.string(store, &b.name)?,
-                    rate: self.string(store, &b.rate)?,
-                    tax: self.money(store, &b.tax)?,
-                });
-            }
-            out.push(cb::LineTax {
-                line_id: self.string(store, &t.line_id)?,
-                tax: self.money(store, &t.tax)?,
-                breakups: bs,
-            });
-        }
-        Ok(out)
-    }
-
-    fn groups(
-        &mut self,
-        store: &mut Store<State>,
-        l: WasmList<RawGroup>,
-    ) -> Result<Vec<cb::LineGroup>, LiftError> {
-        let raw = self.list(store, &l)?;
-        raw.iter()
-            .map(|g| {
-                Ok(cb::LineGroup {
-                    key: self.string(store, &g.key)?,
-                    line_ids: self.strings(store, &g.line_ids)?,
-                })
+fn groups(raw: Vec<RawGroup>) -> Output {
+    Output::Grouping(
+        raw.into_iter()
+            .map(|g| cb::LineGroup {
+                key: g.key,
+                line_ids: g.line_ids,
             })
-            .collect()
-    }
+            .collect(),
+    )
+}
 
-    fn amounts(
-        &mut self,
-        store: &mut Store<State>,
-        l: WasmList<RawLineAmount>,
-    ) -> Result<Vec<cb::LineAmount>, LiftError> {
-        let raw = self.list(store, &l)?;
-        raw.iter()
-            .map(|a| {
-                Ok(cb::LineAmount {
-                    line_id: self.string(store, &a.line_id)?,
-                    amount: self.money(store, &a.amount)?,
-                })
+fn amounts(raw: Vec<RawLineAmount>) -> Output {
+    Output::Amounts(
+        raw.into_iter()
+            .map(|a| cb::LineAmount {
+                line_id: a.line_id,
+                amount: money(a.amount),
             })
-            .collect()
-    }
+            .collect(),
+    )
+}
 
-    fn plans(
-        &mut self,
-        store: &mut Store<State>,
-        l: WasmList<RawPlan>,
-    ) -> Result<Vec<cb::ObligationPlan>, LiftError> {
-        let raw = self.list(store, &l)?;
-        raw.iter()
-            .map(|p| {
-                Ok(cb::ObligationPlan {
-                    key: self.string(store, &p.key)?,
-                    existing: p
-                        .existing
-                        .as_ref()
-                        .map(|s| self.string(store, s))
-                        .transpose()?,
-                    candidate_ids: self.strings(store, &p.candidate_ids)?,
-                    revenue_policy: p
-                        .revenue_policy
-                        .as_ref()
-                        .map(|s| self.string(store, s))
-                        .transpose()?,
-                })
+fn plans(raw: Vec<RawPlan>) -> Output {
+    Output::Plans(
+        raw.into_iter()
+            .map(|p| cb::ObligationPlan {
+                key: p.key,
+                existing: p.existing,
+                candidate_ids: p.candidate_ids,
+                revenue_policy: p.revenue_policy,
             })
-            .collect()
-    }
+            .collect(),
+    )
 }

@@ -130,6 +130,14 @@ fn demo_runs_into_a_sled_store() {
         out.contains("SO-1001/L1 PLATFORM: 13 schedules, billable total 12000.00"),
         "{out}"
     );
+    // The tax plugin (rules/demo/plugins/sales_tax.rhai: 8.25 % + 1.25 %, each rounded half-up) on
+    // the schedules ready by 2026-02-12: 548.39 → 45.24 + 6.85 = 52.09; 1000.00 → 82.50 + 12.50;
+    // SUPPORT 137.10 and ONBOARD 1500.00 are not taxable. Subtotal 3185.49, tax 147.09.
+    assert!(out.contains("tax    52.09"), "{out}");
+    assert!(
+        out.contains("subtotal 3185.49, tax 147.09, total 3332.58"),
+        "{out}"
+    );
     // The store is durable: reopen and read the same schedules.
     let r = reckon_sdk::Reckon::open(&store).expect("reopen");
     assert_eq!(r.schedules("SO-1001/L1").expect("read").len(), 13);
