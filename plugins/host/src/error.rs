@@ -140,3 +140,28 @@ impl From<PluginFailure> for reckon_engine::callbacks::CallbackError {
         )
     }
 }
+
+/// `CamelCase` → `snake_case` (trap codes and Rhai error variants in failure reasons).
+pub(crate) fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A plugin's message cut to 1 KiB on a character boundary (07 §5).
+pub(crate) fn truncate_message(s: &str) -> &str {
+    let mut end = s.len().min(1024);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -3,7 +3,7 @@
 //! map mapping (07 §3), every helper bounded.
 
 use crate::calllog::{CallLog, Level};
-use crate::error::{FailureKind, PluginFailure, PluginLoadError};
+use crate::error::{snake, truncate_message, FailureKind, PluginFailure, PluginLoadError};
 use crate::limits::Limits;
 use crate::point::Point;
 use reckon_engine::allocation::largest_remainder;
@@ -379,9 +379,14 @@ impl RhaiPlugin {
                         .get("message")
                         .map(|m| m.to_string())
                         .unwrap_or_default();
-                    fail(FailureKind::PluginError, truncate(&msg)).reason(truncate_code(&code))
+                    fail(FailureKind::PluginError, truncate_message(&msg).to_string())
+                        .reason(truncate_code(&code))
                 } else {
-                    fail(FailureKind::PluginError, truncate(&v.to_string())).reason("error")
+                    fail(
+                        FailureKind::PluginError,
+                        truncate_message(&v.to_string()).to_string(),
+                    )
+                    .reason("error")
                 }
             }
             EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => self.failure(*inner, log),
@@ -398,31 +403,8 @@ impl RhaiPlugin {
     }
 }
 
-fn truncate(s: &str) -> String {
-    let mut end = s.len().min(1024);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
 fn truncate_code(s: &str) -> String {
     s.chars().take(64).collect()
-}
-
-fn snake(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// JSON → Rhai (07 §3: strings, booleans, integers, arrays, maps; `null` → `()`).

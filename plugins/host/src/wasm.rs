@@ -5,7 +5,7 @@
 use crate::bindings::reckon::plugins::host as wit_host;
 use crate::bindings::reckon::plugins::types as wit;
 use crate::calllog::{CallLog, Level};
-use crate::error::{FailureKind, PluginFailure, PluginLoadError};
+use crate::error::{snake, truncate_message, FailureKind, PluginFailure, PluginLoadError};
 use crate::limits::Limits;
 use crate::point::Point;
 use reckon_engine::callbacks as cb;
@@ -481,11 +481,7 @@ impl WasmPlugin {
 
     fn plugin_error(&self, pe: RawError) -> PluginFailure {
         let code: String = pe.code.chars().take(64).collect();
-        let mut end = pe.message.len().min(1024);
-        while !pe.message.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.fail(FailureKind::PluginError, &pe.message[..end])
+        self.fail(FailureKind::PluginError, truncate_message(&pe.message))
             .reason(code)
     }
 
@@ -493,21 +489,6 @@ impl WasmPlugin {
     pub fn name(&self) -> &str {
         &self.name
     }
-}
-
-fn snake(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A request for any point.

@@ -30,44 +30,11 @@ impl Rounding {
     }
 }
 
-/// ISO 4217 codes whose minor unit is not 2: the same table as the engine's `money` module, so
-/// plugins round exactly as the host validates (spec 07 §4 V3).
-const NOT_TWO_DECIMALS: &[(&str, u32)] = &[
-    ("BHD", 3),
-    ("BIF", 0),
-    ("CLF", 4),
-    ("CLP", 0),
-    ("DJF", 0),
-    ("GNF", 0),
-    ("IQD", 3),
-    ("ISK", 0),
-    ("JOD", 3),
-    ("JPY", 0),
-    ("KMF", 0),
-    ("KRW", 0),
-    ("KWD", 3),
-    ("LYD", 3),
-    ("OMR", 3),
-    ("PYG", 0),
-    ("RWF", 0),
-    ("TND", 3),
-    ("UGX", 0),
-    ("UYI", 0),
-    ("UYW", 4),
-    ("VND", 0),
-    ("VUV", 0),
-    ("XAF", 0),
-    ("XOF", 0),
-    ("XPF", 0),
-];
-
 /// Decimals of `currency`'s minor unit (ISO 4217, upper case): 0 for JPY, KRW, …; 3 for BHD,
-/// KWD, OMR, JOD, TND, IQD, LYD; 4 for CLF and UYW; 2 for every other code.
+/// KWD, OMR, JOD, TND, IQD, LYD; 4 for CLF and UYW; 2 for every other code. The table is
+/// `reckon-currency`, the one the engine validates outputs with (spec 07 §4 V3).
 pub fn minor_units(currency: &str) -> u32 {
-    match NOT_TWO_DECIMALS.binary_search_by(|(code, _)| (*code).cmp(currency)) {
-        Ok(i) => NOT_TWO_DECIMALS[i].1,
-        Err(_) => 2,
-    }
+    reckon_currency::minor_units(currency).unwrap_or(2)
 }
 
 /// `value` rounded to `scale` decimals with `mode`, written with exactly that scale (`100` →
@@ -250,11 +217,6 @@ mod tests {
 
     fn strings(parts: &[Decimal]) -> Vec<String> {
         parts.iter().map(|p| format_decimal(*p)).collect()
-    }
-
-    #[test]
-    fn table_is_sorted_for_binary_search() {
-        assert!(NOT_TWO_DECIMALS.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

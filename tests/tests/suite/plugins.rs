@@ -679,7 +679,9 @@ mod mapping {
     //! 07 §11 mapping: request → JSON → request is the identity, the allocation-free size walk
     //! equals the JSON length, and JSON → Rhai → JSON is the identity.
     use proptest::prelude::*;
-    use reckon_engine::callbacks::{Address, GroupingRequest, Line, LineGroup, Money, ProductInfo, RunInfo};
+    use reckon_engine::callbacks::{
+        Address, GroupingRequest, Line, LineGroup, Money, ProductInfo, RunInfo,
+    };
     use reckon_plugin_host::rhai_host::{from_dynamic, to_dynamic};
     use std::collections::BTreeMap;
 
@@ -688,40 +690,86 @@ mod mapping {
     }
 
     fn line() -> impl Strategy<Value = Line> {
-        (text(), text(), proptest::option::of(text()), any::<bool>(), any::<bool>(), (0i64..10_000_000), proptest::collection::btree_map(text(), text(), 0..3))
-            .prop_map(|(id, code, postal, taxable, exempt, cents, attributes)| Line {
-                id,
-                account_id: "A".into(),
-                order_id: None,
-                order_line_id: Some("O-1/L1".into()),
-                product: ProductInfo { code, name: "P".into(), price_type: "recurring".into(), tax_code: None, revenue_policy: None, attributes: BTreeMap::new() },
-                location: None,
-                ship_to: postal.map(|p| Address { postal_code: Some(p), ..Default::default() }),
-                quantity: "1".into(),
-                amount: Money { amount: rust_decimal::Decimal::new(cents, 2).to_string(), currency: "USD".into() },
-                period_start: "2016-01-01".into(),
-                period_end: "2016-01-31".into(),
-                ready_for_invoice: "2016-01-01".into(),
-                payment_term: "net_30".into(),
-                taxable,
-                tax_inclusive: false,
-                tax_code: None,
-                exempt,
-                attributes,
-            })
+        (
+            text(),
+            text(),
+            proptest::option::of(text()),
+            any::<bool>(),
+            any::<bool>(),
+            (0i64..10_000_000),
+            proptest::collection::btree_map(text(), text(), 0..3),
+        )
+            .prop_map(
+                |(id, code, postal, taxable, exempt, cents, attributes)| Line {
+                    id,
+                    account_id: "A".into(),
+                    order_id: None,
+                    order_line_id: Some("O-1/L1".into()),
+                    product: ProductInfo {
+                        code,
+                        name: "P".into(),
+                        price_type: "recurring".into(),
+                        tax_code: None,
+                        revenue_policy: None,
+                        attributes: BTreeMap::new(),
+                    },
+                    location: None,
+                    ship_to: postal.map(|p| Address {
+                        postal_code: Some(p),
+                        ..Default::default()
+                    }),
+                    quantity: "1".into(),
+                    amount: Money {
+                        amount: rust_decimal::Decimal::new(cents, 2).to_string(),
+                        currency: "USD".into(),
+                    },
+                    period_start: "2016-01-01".into(),
+                    period_end: "2016-01-31".into(),
+                    ready_for_invoice: "2016-01-01".into(),
+                    payment_term: "net_30".into(),
+                    taxable,
+                    tax_inclusive: false,
+                    tax_code: None,
+                    exempt,
+                    attributes,
+                },
+            )
     }
 
     fn request() -> impl Strategy<Value = GroupingRequest> {
-        (proptest::collection::vec(line(), 0..6), proptest::collection::btree_map(text(), text(), 0..3)).prop_map(|(lines, config)| {
-            let ids = lines.iter().map(|l| l.id.clone()).collect();
-            GroupingRequest {
-                config,
-                run: RunInfo { name: "r".into(), kind: "invoice".into(), dry_run: true, process_through: None, invoice_date: None, period: Some("2016-01".into()) },
-                account: reckon_engine::callbacks::AccountInfo { id: "A".into(), name: "Acme".into(), currency: "USD".into(), parent: None, legal_entity: None, address: None, tax_exempt: None, attributes: BTreeMap::new() },
-                lines,
-                default_groups: vec![LineGroup { key: "A".into(), line_ids: ids }],
-            }
-        })
+        (
+            proptest::collection::vec(line(), 0..6),
+            proptest::collection::btree_map(text(), text(), 0..3),
+        )
+            .prop_map(|(lines, config)| {
+                let ids = lines.iter().map(|l| l.id.clone()).collect();
+                GroupingRequest {
+                    config,
+                    run: RunInfo {
+                        name: "r".into(),
+                        kind: "invoice".into(),
+                        dry_run: true,
+                        process_through: None,
+                        invoice_date: None,
+                        period: Some("2016-01".into()),
+                    },
+                    account: reckon_engine::callbacks::AccountInfo {
+                        id: "A".into(),
+                        name: "Acme".into(),
+                        currency: "USD".into(),
+                        parent: None,
+                        legal_entity: None,
+                        address: None,
+                        tax_exempt: None,
+                        attributes: BTreeMap::new(),
+                    },
+                    lines,
+                    default_groups: vec![LineGroup {
+                        key: "A".into(),
+                        line_ids: ids,
+                    }],
+                }
+            })
     }
 
     proptest! {
