@@ -1,0 +1,1 @@
+(loop $l (br $l)) (i32.const 0)

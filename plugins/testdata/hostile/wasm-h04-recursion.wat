@@ -1,0 +1,1 @@
+(call $f (local.get 0))

@@ -1,0 +1,1 @@
+(i32.store8 (i32.const 16) (i32.const 7)) (i32.const 16)

@@ -1,0 +1,1 @@
+(local.set 0 (i32.const 0)) (loop $l (call $log (i32.const 2) (i32.const 0) (i32.const 4)) (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br_if $l (i32.lt_u (local.get 0) (i32.const 1000000)))) (i32.const 0)
