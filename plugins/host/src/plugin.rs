@@ -112,6 +112,14 @@ impl Plugin {
         &self.name
     }
 
+    /// The WASM runtime, if this is a component (benchmarks).
+    pub fn as_wasm(&self) -> Option<&WasmPlugin> {
+        match &self.runtime {
+            Runtime::Wasm(w) => Some(w),
+            Runtime::Rhai(_) => None,
+        }
+    }
+
     /// The point it serves.
     pub fn point(&self) -> Point {
         self.point

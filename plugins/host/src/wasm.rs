@@ -479,6 +479,34 @@ impl WasmPlugin {
         (out, log)
     }
 
+    /// Benchmark support (07 §12 B1): `calls` tax calls on ONE store and instance (a warm call,
+    /// which the engine never makes), to subtract from a whole call. Returns seconds.
+    #[doc(hidden)]
+    pub fn warm_tax_calls(&self, req: &cb::TaxRequest, calls: usize) -> Result<f64, String> {
+        let mut store = self.store()?;
+        store.set_fuel(u64::MAX / 2).map_err(|e| e.to_string())?;
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("{e:#}"))?;
+        let func = instance
+            .get_typed_func::<(&wit::TaxRequest,), (Result<Vec<RawLineTax>, RawError>,)>(
+                &mut store,
+                self.point.export(),
+            )
+            .map_err(|e| format!("{e:#}"))?;
+        let wreq = crate::conv::tax(req);
+        let t0 = std::time::Instant::now();
+        for _ in 0..calls {
+            let (r,) = func
+                .call(&mut store, (&wreq,))
+                .map_err(|e| format!("{e:#}"))?;
+            r.map_err(|e| e.message)?;
+        }
+        Ok(t0.elapsed().as_secs_f64())
+    }
+
     fn plugin_error(&self, pe: RawError) -> PluginFailure {
         let code: String = pe.code.chars().take(64).collect();
         self.fail(FailureKind::PluginError, truncate_message(&pe.message))
