@@ -189,12 +189,12 @@ impl Plugin {
                 )
             }
             Runtime::Rhai(r) => {
-                let input = serde_json::to_value(req)
+                let input = rhai::serde::to_dynamic(req)
                     .map_err(|e| self.fail(FailureKind::Trap, e.to_string()).reason("host"));
                 match input {
                     Err(e) => (Err(e), CallLog::default()),
                     Ok(input) => {
-                        let (r, log) = r.call(&input);
+                        let (r, log) = r.call_dynamic(input);
                         let decoded = r.and_then(|v| {
                             serde_json::from_value::<Out>(v).map_err(|e| {
                                 self.fail(FailureKind::InvalidOutput, e.to_string())

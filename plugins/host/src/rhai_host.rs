@@ -298,13 +298,18 @@ impl RhaiPlugin {
 
     /// Call the point's function on a JSON request; returns the raw JSON output (shape-checked).
     pub fn call(&self, request: &Value) -> (Result<Value, PluginFailure>, CallLog) {
+        self.call_dynamic(to_dynamic(request))
+    }
+
+    /// Call with a request already converted to Rhai values (the engine's path: straight from the
+    /// typed request, without an intermediate JSON tree).
+    pub fn call_dynamic(&self, arg: Dynamic) -> (Result<Value, PluginFailure>, CallLog) {
         let state = CallState {
             log: CallLog::new(self.limits.max_log_bytes, self.limits.max_host_calls),
             start: Instant::now(),
             timeout: Duration::from_millis(self.limits.timeout_ms),
         };
         CALL.with(|c| *c.borrow_mut() = Some(state));
-        let arg = to_dynamic(request);
         let mut scope = Scope::new();
         let opts = CallFnOptions::new().eval_ast(false).rewind_scope(false);
         let result = self.engine.call_fn_with_options::<Dynamic>(
