@@ -161,7 +161,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             Ok((set, plugins)) => {
                 writeln!(
                     out,
-                    "{}: ok ({} preferences, {} payment terms, {} products, {} plugins)",
+                    "{}: ok ({} preferences, {} payment terms, {} products, {} plugin(s))",
                     dir.display(),
                     set.preferences.len(),
                     set.payment_terms.len(),

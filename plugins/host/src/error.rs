@@ -21,6 +21,18 @@ pub struct PluginLoadError {
     pub message: String,
 }
 
+impl PluginLoadError {
+    /// A load error of `plugin` from `file`.
+    pub fn new(plugin: &str, file: &str, reason: &'static str, message: impl Into<String>) -> Self {
+        PluginLoadError {
+            plugin: plugin.to_string(),
+            file: file.to_string(),
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
 /// The kinds of call failure (07 §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -54,12 +54,7 @@ impl Plugin {
         config: cb::Attributes,
     ) -> Result<Self, PluginLoadError> {
         let file = path.display().to_string();
-        let err = |reason, message: String| PluginLoadError {
-            plugin: name.to_string(),
-            file: file.clone(),
-            reason,
-            message,
-        };
+        let err = |reason, message: String| PluginLoadError::new(name, &file, reason, message);
         let meta = std::fs::metadata(path).map_err(|e| err("not_found", e.to_string()))?;
         let cap = match kind {
             Kind::Wasm => crate::wasm::MAX_COMPONENT_BYTES,

@@ -233,12 +233,7 @@ impl RhaiPlugin {
         point: Point,
         limits: Limits,
     ) -> Result<Self, PluginLoadError> {
-        let err = |reason, message: String| PluginLoadError {
-            plugin: name.to_string(),
-            file: file.to_string(),
-            reason,
-            message,
-        };
+        let err = |reason, message: String| PluginLoadError::new(name, file, reason, message);
         if bytes.len() > MAX_SCRIPT_BYTES {
             return Err(err(
                 "too_large",

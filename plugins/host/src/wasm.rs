@@ -179,12 +179,7 @@ impl WasmPlugin {
         point: Point,
         limits: Limits,
     ) -> Result<Self, PluginLoadError> {
-        let err = |reason, message: String| PluginLoadError {
-            plugin: name.to_string(),
-            file: file.to_string(),
-            reason,
-            message,
-        };
+        let err = |reason, message: String| PluginLoadError::new(name, file, reason, message);
         if bytes.len() as u64 > MAX_COMPONENT_BYTES {
             return Err(err(
                 "too_large",
