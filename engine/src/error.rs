@@ -40,6 +40,38 @@ pub enum Code {
     InvalidRecord,
     /// The currency is not an ISO 4217 code.
     UnknownCurrency,
+    /// A payment term the due-date arithmetic cannot use (04 §13).
+    BadPaymentTerm,
+    /// Tax could not be calculated for an invoice (04 §5).
+    TaxCalculationError,
+    /// A `tax_rates` row is invalid (04 §5.1).
+    BadTaxRate,
+    /// Two `tax_rates` rows for the same code, jurisdiction, level and name overlap in time.
+    OverlappingTaxRates,
+    /// A numbering `format` has an unknown or malformed token (04 §7).
+    BadNumberingFormat,
+    /// Two numbering rows apply to the same document and legal entity.
+    DuplicateNumbering,
+    /// A number could not be taken at approval (04 §7).
+    NumberingError,
+    /// A filter row names a field its object does not have (04 §2.2).
+    UnknownFilterField,
+    /// `filter_logic` names a row number the run does not define.
+    UnknownFilterRow,
+    /// A filter row does not appear in `filter_logic`.
+    FilterRowUnreferenced,
+    /// `filter_logic` mixes AND and OR at one level without parentheses.
+    AmbiguousFilterLogic,
+    /// `filter_logic` is not a valid expression.
+    BadFilterLogic,
+    /// `auto_send` without auto-approval (04 §2.1).
+    AutoSendRequiresAutoApprove,
+    /// A scheduled run's `schedule` is missing or inconsistent (04 §2.3).
+    BadRunSchedule,
+    /// An immediate run has a `schedule`.
+    ScheduleOnImmediateRun,
+    /// An immediate run has no process-through date.
+    MissingProcessThrough,
 }
 
 impl Code {
@@ -63,6 +95,22 @@ impl Code {
             Code::UnknownLine => "unknown_line",
             Code::InvalidRecord => "invalid_record",
             Code::UnknownCurrency => "unknown_currency",
+            Code::BadPaymentTerm => "bad_payment_term",
+            Code::TaxCalculationError => "tax_calculation_error",
+            Code::BadTaxRate => "bad_tax_rate",
+            Code::OverlappingTaxRates => "overlapping_tax_rates",
+            Code::BadNumberingFormat => "bad_numbering_format",
+            Code::DuplicateNumbering => "duplicate_numbering",
+            Code::NumberingError => "numbering_error",
+            Code::UnknownFilterField => "unknown_filter_field",
+            Code::UnknownFilterRow => "unknown_filter_row",
+            Code::FilterRowUnreferenced => "filter_row_unreferenced",
+            Code::AmbiguousFilterLogic => "ambiguous_filter_logic",
+            Code::BadFilterLogic => "bad_filter_logic",
+            Code::AutoSendRequiresAutoApprove => "auto_send_requires_auto_approve",
+            Code::BadRunSchedule => "bad_run_schedule",
+            Code::ScheduleOnImmediateRun => "schedule_on_immediate_run",
+            Code::MissingProcessThrough => "missing_process_through",
         }
     }
 }

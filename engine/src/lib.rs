@@ -12,6 +12,7 @@ pub mod callbacks;
 pub mod dates;
 pub mod engine;
 pub mod error;
+pub mod invoicing;
 pub mod model;
 pub mod money;
 pub mod rules;
