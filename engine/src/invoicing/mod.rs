@@ -4,6 +4,7 @@
 //! Nothing here touches the store or the clock: every date and record is passed in, and every
 //! function is deterministic. Money is [`rust_decimal::Decimal`] throughout.
 
+pub mod due;
 pub mod filter;
 pub mod model;
 
