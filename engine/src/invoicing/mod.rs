@@ -7,6 +7,7 @@
 pub mod due;
 pub mod filter;
 pub mod model;
+pub mod numbering;
 pub mod tax;
 
 use crate::error::{Code, EngineError};
