@@ -8,6 +8,7 @@ pub mod due;
 pub mod filter;
 pub mod model;
 pub mod numbering;
+pub mod occurrences;
 pub mod tax;
 
 use crate::error::{Code, EngineError};
