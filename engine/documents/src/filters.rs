@@ -118,9 +118,9 @@ pub(crate) fn money_filter(
     state: &State,
     value: Value,
     currency: Option<String>,
-) -> Result<String, Error> {
+) -> Result<Value, Error> {
     let Some(text) = input_text("money", &value)? else {
-        return Ok(String::new());
+        return Ok(Value::from(""));
     };
     let currency = match currency {
         Some(code) => code,
@@ -133,16 +133,23 @@ pub(crate) fn money_filter(
                 invalid("money: no currency argument and no doc.currency in the data".to_string())
             })?,
     };
-    format_money(&text, &currency).map_err(invalid)
+    // Digits, sign, `,` and `.` only: nothing to escape.
+    format_money(&text, &currency)
+        .map(Value::from_safe_string)
+        .map_err(invalid)
 }
 
 /// The `date` filter: `{{ d | date }}` → `1 Mar 2024`; `{{ d | date("%d/%m/%Y") }}` with a
 /// chrono `strftime` format. `none` renders empty.
-pub(crate) fn date_filter(value: Value, format: Option<String>) -> Result<String, Error> {
+pub(crate) fn date_filter(value: Value, format: Option<String>) -> Result<Value, Error> {
     let Some(text) = input_text("date", &value)? else {
-        return Ok(String::new());
+        return Ok(Value::from(""));
     };
-    format_date(&text, format.as_deref()).map_err(invalid)
+    // The output is the template author's format with numbers and English month and day
+    // names: it is not escaped again (`31/03/2024` stays as written).
+    format_date(&text, format.as_deref())
+        .map(Value::from_safe_string)
+        .map_err(invalid)
 }
 
 /// The `nonzero` test: `{% if totals.discount is nonzero %}` — true for decimal text (or an
