@@ -17,11 +17,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fixture::invoice()
     };
     let templates = Templates::new();
-    for format in [Format::Html, Format::Pdf, Format::Json] {
-        let bytes = templates.render("default_invoice", TemplateKind::Invoice, &data, format)?;
-        let path = dir.join(format!("invoice.{}", format.extension()));
-        std::fs::write(&path, bytes)?;
-        println!("{}", path.display());
+    let documents = [
+        ("default_invoice", TemplateKind::Invoice, data),
+        (
+            "default_credit_memo",
+            TemplateKind::CreditMemo,
+            fixture::credit_memo(),
+        ),
+        (
+            "default_statement",
+            TemplateKind::Statement,
+            fixture::statement(),
+        ),
+    ];
+    for (name, kind, data) in &documents {
+        for format in [Format::Html, Format::Pdf, Format::Json] {
+            let bytes = templates.render(name, *kind, data, format)?;
+            let path = dir.join(format!("{name}.{}", format.extension()));
+            std::fs::write(&path, bytes)?;
+            println!("{}", path.display());
+        }
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::str::FromStr;
 
 use reckon_documents::{
-    document_name, format_money, DataModel, DocumentError, DocumentType, Format, OpenInvoice,
-    Statement, StatementEntry, Template, TemplateKind, Templates,
+    document_name, format_money, DataModel, DocumentError, Format, Template, TemplateKind,
+    Templates,
 };
 use rust_decimal::Decimal;
 
@@ -473,28 +473,10 @@ fn e_mails_have_a_one_line_subject_and_a_body() {
     assert_eq!(email.subject, "Smith & Sons <UK> & INV-000042");
 }
 
-fn credit_memo() -> DataModel {
-    let mut data = fixture::invoice();
-    data.doc.document = DocumentType::CreditMemo;
-    data.doc.id = "cm_3".into();
-    data.doc.number = Some("CM-000007".into());
-    data.doc.date = Some("2024-03-15".into());
-    data.doc.invoice = Some(fixture::NUMBER.into());
-    data.doc.reason = Some("billing_error".into());
-    data.lines.truncate(1);
-    data.lines[0].invoice_line = Some("1".into());
-    data.totals.subtotal = data.lines[0].amount.clone();
-    data.totals.tax = data.lines[0].tax.clone();
-    data.totals.total = data.lines[0].total.clone();
-    data.totals.applied = Some("0".into());
-    data.totals.balance = None;
-    data
-}
-
 #[test]
 fn credit_memos_and_statements_render_in_every_format() {
     let templates = Templates::new();
-    let memo = credit_memo();
+    let memo = fixture::credit_memo();
     let out = html(
         &templates,
         "default_credit_memo",
@@ -520,42 +502,7 @@ fn credit_memos_and_statements_render_in_every_format() {
         .unwrap();
     assert!(email.subject.contains("CM-000007") && email.subject.contains("1,353.13"));
 
-    let mut statement = fixture::invoice();
-    statement.doc.document = DocumentType::Statement;
-    statement.doc.number = Some("STMT-GLOBEX-2024-03-31".into());
-    statement.lines.clear();
-    statement.statement = Some(Statement {
-        from: "2024-03-01".into(),
-        as_of: "2024-03-31".into(),
-        opening_balance: "250.00".into(),
-        closing_balance: "2025.44".into(),
-        transactions: vec![
-            StatementEntry {
-                date: "2024-03-01".into(),
-                kind: "invoice".into(),
-                reference: Some(fixture::NUMBER.into()),
-                description: None,
-                amount: "1875.44".into(),
-                balance: "2125.44".into(),
-            },
-            StatementEntry {
-                date: "2024-03-20".into(),
-                kind: "payment".into(),
-                reference: Some("PAY-9".into()),
-                description: Some("Wire".into()),
-                amount: "-100.00".into(),
-                balance: "2025.44".into(),
-            },
-        ],
-        open_invoices: vec![OpenInvoice {
-            number: fixture::NUMBER.into(),
-            invoice_date: "2024-03-01".into(),
-            due_date: "2024-03-31".into(),
-            days_past_due: 0,
-            total: "1875.44".into(),
-            balance: "1775.44".into(),
-        }],
-    });
+    let statement = fixture::statement();
     let out = html(
         &templates,
         "default_statement",
