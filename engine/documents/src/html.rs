@@ -13,7 +13,8 @@
 //!   onto); `class="layout"` tables are borderless with equal columns; `class="right"` tables
 //!   keep their natural width at the right margin; other tables span the page and give the spare
 //!   width to their left-aligned (text) columns; `class="grand"` rows are bold with a rule above;
-//!   `colspan` is honoured; tables may nest (a nested table never breaks across pages);
+//!   `colspan` is honoured; tables may nest six deep (a nested table never breaks across pages;
+//!   deeper ones are read as text);
 //! - `style`, `script` are skipped; `title` becomes the running header and footer.
 
 use html5gum::{DefaultEmitter, Token, Tokenizer};
@@ -103,6 +104,9 @@ pub(crate) struct Document {
     pub title: String,
     pub blocks: Vec<Block>,
 }
+
+/// Tables nested deeper than this are read as text.
+const MAX_TABLE_DEPTH: usize = 6;
 
 /// Body text size in points.
 pub(crate) const BODY_SIZE: f32 = 9.0;
@@ -373,6 +377,13 @@ impl Builder {
         }
     }
 
+    fn table_depth(&self) -> usize {
+        self.stack
+            .iter()
+            .filter(|c| matches!(c, Container::Table(_)))
+            .count()
+    }
+
     fn table(&mut self) -> Option<&mut TableBuilder> {
         match self.stack.last_mut() {
             Some(Container::Table(table)) => Some(table),
@@ -503,6 +514,9 @@ impl Builder {
             || style.contains("page-break-before:always")
             || style.contains("break-before:page");
         match tag.as_str() {
+            "table" if self.table_depth() >= MAX_TABLE_DEPTH => {
+                // Deeper nesting is read as text: bounded layout work and recursion.
+            }
             "table" => {
                 self.flush(false);
                 let class = attr(start, "class");

@@ -196,12 +196,12 @@ fn wrap(para: &Para, width: f32) -> Vec<LineBox> {
             if line.segments.is_empty() && piece_width > width + FIT_TOLERANCE {
                 // A word longer than the line: break it between characters.
                 let mut chunk = String::new();
+                let mut chunk_width = 0.0;
                 for c in text.chars() {
-                    let mut next = chunk.clone();
-                    next.push(c);
+                    let mut buf = [0u8; 4];
+                    let c_width = style.font.text_width(c.encode_utf8(&mut buf), style.size);
                     if !chunk.is_empty()
-                        && line.width + style.font.text_width(&next, style.size)
-                            > width + FIT_TOLERANCE
+                        && line.width + chunk_width + c_width > width + FIT_TOLERANCE
                     {
                         push_piece(&mut line, &chunk, *style, false);
                         lines.push(finish_line(
@@ -209,8 +209,10 @@ fn wrap(para: &Para, width: f32) -> Vec<LineBox> {
                             fallback,
                         ));
                         chunk.clear();
+                        chunk_width = 0.0;
                     }
                     chunk.push(c);
+                    chunk_width += c_width;
                 }
                 push_piece(&mut line, &chunk, *style, false);
             } else {
@@ -326,27 +328,32 @@ fn column_aligns(table: &Table) -> Vec<Align> {
         .collect()
 }
 
-/// A table's column widths and left offset inside `width`.
+/// A table's column widths, column alignments and left offset inside `width`.
 struct TableLayout {
     offset: f32,
     widths: Vec<f32>,
+    aligns: Vec<Align>,
 }
 
 fn layout_table(table: &Table, width: f32) -> TableLayout {
+    let aligns = column_aligns(table);
+    let (offset, widths) = column_layout(table, &aligns, width);
+    TableLayout {
+        offset,
+        widths,
+        aligns,
+    }
+}
+
+fn column_layout(table: &Table, aligns: &[Align], width: f32) -> (f32, Vec<f32>) {
     let (nat, min) = column_widths(table);
     let n = nat.len();
     if n == 0 {
-        return TableLayout {
-            offset: 0.0,
-            widths: Vec::new(),
-        };
+        return (0.0, Vec::new());
     }
     let total: f32 = nat.iter().sum();
     if table.mode == TableMode::Layout {
-        return TableLayout {
-            offset: 0.0,
-            widths: vec![width / n as f32; n],
-        };
+        return (0.0, vec![width / n as f32; n]);
     }
     if total <= width {
         let mut widths = nat.clone();
@@ -356,7 +363,6 @@ fn layout_table(table: &Table, width: f32) -> TableLayout {
             _ => {
                 // Spare width goes to the left-aligned (text) columns, in proportion to their
                 // natural widths; with none, to the last column.
-                let aligns = column_aligns(table);
                 let text: Vec<usize> = (0..n).filter(|&c| aligns[c] == Align::Left).collect();
                 let text_total: f32 = text.iter().map(|&c| nat[c]).sum();
                 if text.is_empty() || text_total <= 0.0 {
@@ -368,7 +374,7 @@ fn layout_table(table: &Table, width: f32) -> TableLayout {
                 }
             }
         }
-        return TableLayout { offset, widths };
+        return (offset, widths);
     }
     let min_total: f32 = min.iter().sum();
     let widths = if min_total < width {
@@ -381,10 +387,7 @@ fn layout_table(table: &Table, width: f32) -> TableLayout {
     } else {
         min.iter().map(|m| m * width / min_total).collect()
     };
-    TableLayout {
-        offset: 0.0,
-        widths,
-    }
+    (0.0, widths)
 }
 
 /// The height of blocks stacked in `width` (the first block's space above is dropped).
@@ -538,10 +541,9 @@ fn draw_row(
             grey: 0.75,
         });
     }
-    let aligns = column_aligns(table);
     let mut col = 0;
     for (cell, (cx, w)) in row.cells.iter().zip(cell_spans(row, layout)) {
-        let align = cell_align(cell, &aligns, col);
+        let align = cell_align(cell, &layout.aligns, col);
         draw_blocks(
             ops,
             &cell.blocks,

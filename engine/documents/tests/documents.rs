@@ -575,3 +575,28 @@ fn document_names_follow_spec_7() {
     );
     assert_eq!(Format::Pdf.extension(), "pdf");
 }
+
+#[test]
+fn html_to_pdf_survives_odd_input() {
+    let deep = "<table><tr><td>".repeat(200) + "deep" + &"</td></tr></table>".repeat(200);
+    let long_word = "x".repeat(5000);
+    for html in [
+        String::new(),
+        "plain text, no tags".to_string(),
+        deep,
+        format!("<p>{long_word}</p>"),
+        "<table><tr><td colspan=99>wide</td></tr><tr><td>a<td>b</table>".to_string(),
+        "<p>Zürich · 5 € · 東京 · \u{1F600}</p><hr><div class=page-break></div><p>end".to_string(),
+        "<table><thead><tr><th>only a header</th></tr></thead></table></td></tr></p>".to_string(),
+    ] {
+        let pdf = reckon_documents::html_to_pdf(&html);
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));
+        assert_eq!(pdf, reckon_documents::html_to_pdf(&html));
+    }
+    // Latin-1 and WinAnsi characters survive; others become `?`.
+    let pdf = reckon_documents::html_to_pdf("<p>Zürich 5 € 東</p>");
+    if let Some(text) = pdftotext(&pdf) {
+        assert!(text.contains("Zürich 5 € ?"), "{text}");
+    }
+}
