@@ -123,7 +123,7 @@ pub struct Activation {
     pub schedules: Vec<(String, usize)>,
 }
 
-fn key(parts: &[&str]) -> Vec<u8> {
+pub(crate) fn key(parts: &[&str]) -> Vec<u8> {
     let mut k = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -134,17 +134,17 @@ fn key(parts: &[&str]) -> Vec<u8> {
     k
 }
 
-fn schedule_key(order: &str, line: &str, seq: u32) -> Vec<u8> {
+pub(crate) fn schedule_key(order: &str, line: &str, seq: u32) -> Vec<u8> {
     let mut k = key(&["sched", order, line, ""]);
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 
-fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("records serialise")
 }
 
-fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T> {
     serde_json::from_slice(v).map_err(|e| {
         EngineError::Store(StoreError::Corrupt {
             key: String::from_utf8_lossy(k).replace('\0', "/"),
@@ -160,10 +160,17 @@ pub fn split_line_ref(r: &str) -> Option<(&str, &str)> {
 
 /// The engine.
 pub struct Engine {
-    rules: Arc<RuleSet>,
-    store: Arc<dyn Store>,
-    callbacks: Arc<dyn Callbacks>,
+    pub(crate) rules: Arc<RuleSet>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) callbacks: Arc<dyn Callbacks>,
     price_currency: Option<String>,
+    /// Serialises the invoicing writers (runs and lifecycle actions) so that the exactly-once
+    /// check and the write it guards see one another (04 §3.3).
+    pub(crate) billing_lock: std::sync::Mutex<()>,
+    /// The documents of the last preview (04 §10), never stored.
+    pub(crate) last_preview: std::sync::Mutex<Vec<(crate::billing::Document, bool)>>,
+    /// The invoicing rule documents, typed on first use (reset with the rules).
+    pub(crate) billing_rules: std::sync::OnceLock<crate::billing::tax::BillingRules>,
 }
 
 impl Engine {
@@ -174,6 +181,9 @@ impl Engine {
             store,
             callbacks: Arc::new(NoPlugins),
             price_currency: None,
+            billing_lock: std::sync::Mutex::new(()),
+            last_preview: std::sync::Mutex::new(Vec::new()),
+            billing_rules: std::sync::OnceLock::new(),
         }
     }
 
@@ -206,6 +216,7 @@ impl Engine {
     /// Replace the rules; applies to what is created afterwards.
     pub fn set_rules(&mut self, rules: RuleSet) {
         self.rules = Arc::new(rules);
+        self.billing_rules = std::sync::OnceLock::new();
     }
 
     /// The rules in force.
@@ -218,7 +229,7 @@ impl Engine {
         self.callbacks.as_ref()
     }
 
-    fn get<T: DeserializeOwned>(&self, k: &[u8]) -> Result<Option<T>> {
+    pub(crate) fn get<T: DeserializeOwned>(&self, k: &[u8]) -> Result<Option<T>> {
         match self.store.get(k)? {
             Some(v) => Ok(Some(decode(k, &v)?)),
             None => Ok(None),

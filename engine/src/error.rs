@@ -72,6 +72,42 @@ pub enum Code {
     ScheduleOnImmediateRun,
     /// An immediate run has no process-through date.
     MissingProcessThrough,
+    /// A run name is unknown.
+    UnknownRun,
+    /// A run name already executed with other parameters.
+    RunExistsWithDifferentParameters,
+    /// A step gives options of a run the rules define.
+    RunDefinedInRules,
+    /// An invoice ref is unknown.
+    UnknownInvoice,
+    /// A credit-memo ref is unknown.
+    UnknownCreditMemo,
+    /// The action needs a draft.
+    InvoiceNotDraft,
+    /// The action needs an approved invoice.
+    InvoiceNotApproved,
+    /// The draft's schedules changed since it was drafted.
+    InvoiceStale,
+    /// Payments or credits are applied to the invoice.
+    InvoiceHasApplications,
+    /// The document was approved once and is never deleted.
+    InvoiceWasPosted,
+    /// A credit exceeds the line's available amount.
+    CreditExceedsAvailable,
+    /// A credit amount is not positive.
+    CreditAmountNotPositive,
+    /// A credit names a line the invoice does not have.
+    UnknownInvoiceLine,
+    /// A credit memo names a line twice.
+    DuplicateCreditLine,
+    /// A credit memo without lines.
+    CreditMemoEmpty,
+    /// The credit memo cannot be cancelled.
+    CreditMemoNotCancellable,
+    /// The credit memo is applied.
+    CreditMemoHasApplications,
+    /// A callback name is not registered.
+    UnknownCallback,
 }
 
 impl Code {
@@ -111,6 +147,24 @@ impl Code {
             Code::BadRunSchedule => "bad_run_schedule",
             Code::ScheduleOnImmediateRun => "schedule_on_immediate_run",
             Code::MissingProcessThrough => "missing_process_through",
+            Code::UnknownRun => "unknown_run",
+            Code::RunExistsWithDifferentParameters => "run_exists_with_different_parameters",
+            Code::RunDefinedInRules => "run_defined_in_rules",
+            Code::UnknownInvoice => "unknown_invoice",
+            Code::UnknownCreditMemo => "unknown_credit_memo",
+            Code::InvoiceNotDraft => "invoice_not_draft",
+            Code::InvoiceNotApproved => "invoice_not_approved",
+            Code::InvoiceStale => "invoice_stale",
+            Code::InvoiceHasApplications => "invoice_has_applications",
+            Code::InvoiceWasPosted => "invoice_was_posted",
+            Code::CreditExceedsAvailable => "credit_exceeds_available",
+            Code::CreditAmountNotPositive => "credit_amount_not_positive",
+            Code::UnknownInvoiceLine => "unknown_invoice_line",
+            Code::DuplicateCreditLine => "duplicate_credit_line",
+            Code::CreditMemoEmpty => "credit_memo_empty",
+            Code::CreditMemoNotCancellable => "credit_memo_not_cancellable",
+            Code::CreditMemoHasApplications => "credit_memo_has_applications",
+            Code::UnknownCallback => "unknown_callback",
         }
     }
 }

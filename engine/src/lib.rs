@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod allocation;
+pub mod billing;
 pub mod callbacks;
 pub mod dates;
 pub mod engine;

@@ -123,7 +123,17 @@ fn backend(e: sled::Error) -> StoreError {
 impl SledStore {
     /// Open (or create) a store in a folder and check its format version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::open(path).map_err(backend)?;
+        let db = match sled::open(path) {
+            Ok(db) => db,
+            // sled 0.34 can fail to open after a kill during snapshot generation, on the
+            // half-written `snap.*.generating` file (sled issues #1527, #1533). That file is an
+            // unfinished cache of the log, never the only copy of a commit: set it aside and
+            // recover from the previous snapshot and the log.
+            Err(sled::Error::Corruption { .. }) if set_aside_partial_snapshots(path) > 0 => {
+                sled::open(path).map_err(backend)?
+            }
+            Err(e) => return Err(backend(e)),
+        };
         match db.get(FORMAT_KEY).map_err(backend)? {
             None => {
                 db.insert(FORMAT_KEY, FORMAT_VERSION.to_string().as_bytes())
@@ -140,6 +150,25 @@ impl SledStore {
         }
         Ok(SledStore { db })
     }
+}
+
+/// Rename every `snap.*.generating` file in `path` to `*.partial` (kept for inspection); how many.
+fn set_aside_partial_snapshots(path: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let to = path.join(format!("{name}.partial"));
+            if std::fs::rename(e.path(), &to).is_ok() {
+                tracing::warn!(file = %name, "store: set aside a partial sled snapshot after a crash");
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 impl Store for SledStore {

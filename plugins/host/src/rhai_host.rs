@@ -428,8 +428,33 @@ pub fn to_dynamic(v: &Value) -> Dynamic {
     }
 }
 
-/// Rhai → JSON. Decimals become their canonical text (the contract's `decimal` is text).
+/// Rhai → JSON. Decimals become their canonical text (the contract's `decimal` is text). An
+/// error names the path of the offending value (`groups[2].key`).
 pub fn from_dynamic(d: &Dynamic, path: &str) -> Result<Value, (String, String)> {
+    lift(d).map_err(|(segments, msg)| {
+        let mut p = path.to_string();
+        for seg in segments.iter().rev() {
+            match seg {
+                Seg::Index(i) => p.push_str(&format!("[{i}]")),
+                Seg::Key(k) => {
+                    if !p.is_empty() {
+                        p.push('.');
+                    }
+                    p.push_str(k);
+                }
+            }
+        }
+        (p, msg)
+    })
+}
+
+/// One step of an error path, innermost first (paths are only built when lifting fails).
+enum Seg {
+    Index(usize),
+    Key(String),
+}
+
+fn lift(d: &Dynamic) -> Result<Value, (Vec<Seg>, String)> {
     if d.is_unit() {
         return Ok(Value::Null);
     }
@@ -442,36 +467,32 @@ pub fn from_dynamic(d: &Dynamic, path: &str) -> Result<Value, (String, String)> 
     if let Some(s) = d.read_lock::<ImmutableString>() {
         return Ok(Value::String(s.to_string()));
     }
-    if let Some(x) = d.clone().try_cast::<Decimal>() {
+    if let Some(x) = d.read_lock::<Decimal>() {
         return Ok(Value::String(x.normalize().to_string()));
     }
-    if d.is_array() {
-        let a = d
-            .clone()
-            .into_array()
-            .map_err(|t| (path.to_string(), format!("expected an array, found {t}")))?;
-        return a
-            .iter()
-            .enumerate()
-            .map(|(i, x)| from_dynamic(x, &format!("{path}[{i}]")))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array);
+    if let Some(a) = d.read_lock::<rhai::Array>() {
+        let mut out = Vec::with_capacity(a.len());
+        for (i, x) in a.iter().enumerate() {
+            out.push(lift(x).map_err(|(mut p, m)| {
+                p.push(Seg::Index(i));
+                (p, m)
+            })?);
+        }
+        return Ok(Value::Array(out));
     }
-    if d.is_map() {
-        let m = d.clone().try_cast::<Map>().unwrap_or_default();
+    if let Some(m) = d.read_lock::<Map>() {
         let mut o = serde_json::Map::new();
-        for (k, v) in m {
-            let p = if path.is_empty() {
-                k.to_string()
-            } else {
-                format!("{path}.{k}")
-            };
-            o.insert(k.to_string(), from_dynamic(&v, &p)?);
+        for (k, v) in m.iter() {
+            let v = lift(v).map_err(|(mut p, m)| {
+                p.push(Seg::Key(k.to_string()));
+                (p, m)
+            })?;
+            o.insert(k.to_string(), v);
         }
         return Ok(Value::Object(o));
     }
     Err((
-        path.to_string(),
+        Vec::new(),
         format!("a value of type {} has no JSON form", d.type_name()),
     ))
 }

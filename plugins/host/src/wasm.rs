@@ -474,30 +474,61 @@ impl WasmPlugin {
         (out, log)
     }
 
-    /// Benchmark support (07 §12 B1): `calls` tax calls on ONE store and instance (a warm call,
-    /// which the engine never makes), to subtract from a whole call. Returns seconds.
+    /// Benchmark support (07 §12 B1): `calls` tax calls on a request converted once, either on
+    /// ONE store and instance (`fresh == false`: the warm call, which the engine never makes) or
+    /// each on a fresh `Store` + `InstancePre::instantiate` (`fresh == true`). B1's overhead is
+    /// the difference of the two; neither includes request conversion or §4 validation, which
+    /// both paths share. Returns seconds.
     #[doc(hidden)]
-    pub fn warm_tax_calls(&self, req: &cb::TaxRequest, calls: usize) -> Result<f64, String> {
-        let mut store = self.store()?;
-        store.set_fuel(u64::MAX / 2).map_err(|e| e.to_string())?;
-        store.set_epoch_deadline(u64::MAX / 2);
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| format!("{e:#}"))?;
-        let func = instance
-            .get_typed_func::<(&wit::TaxRequest,), (Result<Vec<RawLineTax>, RawError>,)>(
-                &mut store,
-                self.point.export(),
-            )
-            .map_err(|e| format!("{e:#}"))?;
-        let wreq = crate::conv::tax(req);
-        let t0 = std::time::Instant::now();
-        for _ in 0..calls {
-            let (r,) = func
-                .call(&mut store, (&wreq,))
+    pub fn bench_tax_calls(
+        &self,
+        req: &cb::TaxRequest,
+        calls: usize,
+        fresh: bool,
+    ) -> Result<f64, String> {
+        self.bench_converted(&crate::conv::tax(req), calls, fresh)
+    }
+
+    fn bench_converted<'r>(
+        &self,
+        wreq: &'r wit::TaxRequest,
+        calls: usize,
+        fresh: bool,
+    ) -> Result<f64, String> {
+        type TaxFn<'r> = wasmtime::component::TypedFunc<
+            (&'r wit::TaxRequest,),
+            (Result<Vec<RawLineTax>, RawError>,),
+        >;
+        let prepare = || -> Result<(Store<State>, TaxFn<'r>), String> {
+            let mut store = self.store()?;
+            store.set_fuel(u64::MAX / 2).map_err(|e| e.to_string())?;
+            store.set_epoch_deadline(u64::MAX / 2);
+            let instance = self
+                .pre
+                .instantiate(&mut store)
                 .map_err(|e| format!("{e:#}"))?;
-            r.map_err(|e| e.message)?;
+            let func = instance
+                .get_typed_func(&mut store, self.point.export())
+                .map_err(|e| format!("{e:#}"))?;
+            Ok((store, func))
+        };
+        let call = |store: &mut Store<State>, func: &TaxFn<'r>| -> Result<(), String> {
+            let (out,) = func
+                .call(&mut *store, (wreq,))
+                .map_err(|e| format!("{e:#}"))?;
+            out.map(|_| ()).map_err(|e| e.message)
+        };
+        let t0 = std::time::Instant::now();
+        if fresh {
+            for _ in 0..calls {
+                let (mut store, func) = prepare()?;
+                call(&mut store, &func)?;
+            }
+        } else {
+            let (mut store, func) = prepare()?;
+            for _ in 0..calls {
+                call(&mut store, &func)?;
+            }
         }
         Ok(t0.elapsed().as_secs_f64())
     }

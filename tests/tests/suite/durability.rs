@@ -133,8 +133,16 @@ fn kill_during_activation_loses_nothing_acknowledged() {
         child.wait().expect("reap");
         acked.extend(reader.join().expect("reader"));
         // Reopen: every acknowledged order is complete; every order is all or nothing.
-        let r = Reckon::open(&store)
-            .unwrap_or_else(|e| panic!("cycle {cycle} (seed {seed}): reopen failed: {e}"));
+        let r = Reckon::open(&store).unwrap_or_else(|e| {
+            let files: Vec<String> = std::fs::read_dir(&store)
+                .map(|d| {
+                    d.flatten()
+                        .map(|f| f.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            panic!("cycle {cycle} (seed {seed}): reopen failed: {e}; store files: {files:?}")
+        });
         for id in &acked {
             let o = r
                 .engine()

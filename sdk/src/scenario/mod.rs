@@ -1,5 +1,7 @@
 //! Scenario files (spec 08): parse, validate with positions, run on a fresh store, report.
 
+mod billing;
+
 use chrono::NaiveDate;
 use reckon_engine::dates::parse_date;
 use reckon_engine::model::{Account, LegalEntity, Order};
@@ -59,6 +61,10 @@ const ERROR: Ty = Ty::Obj(&[
 const EXPECT: Ty = Ty::Obj(&[
     opt("schedules", SCHEDULES, "02 §6"),
     opt("total", TOTAL, "02 §6"),
+    opt("invoices", Ty::Any, "04 §12"),
+    opt("invoice_lines", Ty::Any, "04 §12"),
+    opt("credit_memos", Ty::Any, "04 §12"),
+    opt("run", Ty::Any, "04 §12"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -77,13 +83,7 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("unrate_usage", "03"),
     ("retry_usage", "03"),
     ("complete_milestone", "03"),
-    ("invoice_run", "04"),
     ("run_scheduled", "04"),
-    ("approve", "04"),
-    ("cancel_invoice", "04"),
-    ("cancel_credit_memo", "04"),
-    ("delete", "04"),
-    ("credit_memo", "04"),
     ("split_invoice", "04"),
     ("regenerate", "04"),
     ("adhoc_invoice", "04"),
@@ -119,7 +119,17 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("delete_snapshot", "06"),
     ("journal", "06"),
 ];
-const STEPS: &[&str] = &["activate", "expect", "error"];
+const STEPS: &[&str] = &[
+    "activate",
+    "expect",
+    "error",
+    "invoice_run",
+    "approve",
+    "cancel_invoice",
+    "cancel_credit_memo",
+    "delete",
+    "credit_memo",
+];
 
 /// A validation error in a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -180,6 +190,7 @@ fn from_rule(e: RuleError) -> FileError {
 #[derive(Debug, Clone)]
 enum Step {
     Activate(String),
+    Billing(billing::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -199,6 +210,7 @@ enum Expectation {
         line: String,
         amount: String,
     },
+    Billing(billing::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -397,7 +409,8 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
             }
             "error" => {
                 ERROR.check(v, &path, &mut findings);
-                if i == 0 || !matches!(out.last(), Some((_, Step::Activate(_)))) {
+                if i == 0 || !matches!(out.last(), Some((_, Step::Activate(_) | Step::Billing(_))))
+                {
                     errors.push(ferr(file, k.pos, format!("{path}: an `error:` expectation must follow the step it is about (an action step)")));
                 }
                 out.push((
@@ -462,7 +475,18 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         amount: t.get("amount").map(text).unwrap_or_default(),
                     });
                 }
+                exps.extend(
+                    billing::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Billing),
+                );
                 out.push((n, Step::Expect(exps)));
+            }
+            a if billing::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Billing(billing::parse_action(a, v, &path, &mut findings)),
+                ));
             }
             other => {
                 let msg = match FUTURE_STEPS.iter().find(|(s, _)| *s == other) {
@@ -485,7 +509,7 @@ impl Scenario {
             .with_callbacks(self.plugins.clone())
             .with_price_currency(self.currency.clone());
         // 08: the clock starts at the earliest order date; `activate` has no date of its own.
-        let clock = self
+        let mut clock = self
             .rules
             .orders
             .iter()
@@ -539,6 +563,14 @@ impl Scenario {
                     check_unclaimed(&mut last, &mut mismatches);
                     let r = engine.activate(order, clock).map(|_| ());
                     last = Some((*n, format!("activate {order}"), r));
+                }
+                Step::Billing(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = billing::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    let r = billing::execute(&engine, a, clock);
+                    last = Some((*n, billing::describe(a), r));
                 }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
@@ -624,49 +656,13 @@ impl Scenario {
                     }
                 };
                 let scale = self.scale_of(engine, line);
-                let shown = first.unwrap_or(got.len()).min(got.len());
-                if first.is_none() && rows.len() != got.len() {
-                    out.push(Mismatch {
-                        step: n,
-                        what: what.clone(),
-                        field: "rows".into(),
-                        expected: rows.len().to_string(),
-                        got: got.len().to_string(),
-                    });
-                } else if first.is_some_and(|f| got.len() < f) {
-                    out.push(Mismatch {
-                        step: n,
-                        what: what.clone(),
-                        field: "rows".into(),
-                        expected: format!("at least {}", first.unwrap_or(0)),
-                        got: got.len().to_string(),
-                    });
-                }
-                for (i, row) in rows.iter().enumerate() {
-                    let Some(s) = got.get(i).filter(|_| i < shown.max(rows.len())) else {
-                        out.push(Mismatch {
-                            step: n,
-                            what: what.clone(),
-                            field: format!("row {}", i + 1),
-                            expected: format!("[{}]", row.join(", ")),
-                            got: "no row".into(),
-                        });
-                        continue;
-                    };
-                    for (c, want) in columns.iter().zip(row) {
-                        let have = cell(s, c);
-                        if !same(c, want, &have, scale) {
-                            out.push(Mismatch {
-                                step: n,
-                                what: what.clone(),
-                                field: format!("row {} {c}", i + 1),
-                                expected: want.clone(),
-                                got: have,
-                            });
-                        }
-                    }
-                }
+                let cells: Vec<Vec<String>> = got
+                    .iter()
+                    .map(|s| columns.iter().map(|c| cell(s, c)).collect())
+                    .collect();
+                compare_table(out, n, &what, columns, rows, *first, &cells, scale);
             }
+            Expectation::Billing(c) => billing::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {
@@ -696,6 +692,62 @@ impl Scenario {
     }
 }
 
+/// Compare an expected table with the actual cells (`got[i][j]` is row i, column j): every row
+/// unless `first`, cell by cell, money at `scale`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn compare_table(
+    out: &mut Vec<Mismatch>,
+    n: usize,
+    what: &str,
+    columns: &[String],
+    rows: &[Vec<String>],
+    first: Option<usize>,
+    got: &[Vec<String>],
+    scale: u32,
+) {
+    let shown = first.unwrap_or(got.len()).min(got.len());
+    if first.is_none() && rows.len() != got.len() {
+        out.push(Mismatch {
+            step: n,
+            what: what.to_string(),
+            field: "rows".into(),
+            expected: rows.len().to_string(),
+            got: got.len().to_string(),
+        });
+    } else if first.is_some_and(|f| got.len() < f) {
+        out.push(Mismatch {
+            step: n,
+            what: what.to_string(),
+            field: "rows".into(),
+            expected: format!("at least {}", first.unwrap_or(0)),
+            got: got.len().to_string(),
+        });
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let Some(have_row) = got.get(i).filter(|_| i < shown.max(rows.len())) else {
+            out.push(Mismatch {
+                step: n,
+                what: what.to_string(),
+                field: format!("row {}", i + 1),
+                expected: format!("[{}]", row.join(", ")),
+                got: "no row".into(),
+            });
+            continue;
+        };
+        for ((c, want), have) in columns.iter().zip(row).zip(have_row) {
+            if !same(c, want, have, scale) {
+                out.push(Mismatch {
+                    step: n,
+                    what: what.to_string(),
+                    field: format!("row {} {c}", i + 1),
+                    expected: want.clone(),
+                    got: have.clone(),
+                });
+            }
+        }
+    }
+}
+
 fn word<T: Serialize>(v: T) -> String {
     serde_json::to_value(v)
         .ok()
@@ -719,23 +771,53 @@ fn cell(s: &Schedule, column: &str) -> String {
     }
 }
 
-fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
-    match column {
-        "start" | "end" | "ready" => {
-            parse_date(want).is_some() && parse_date(want) == parse_date(have)
-        }
-        "amount" => match (parse_decimal(want), parse_decimal(have)) {
+/// Columns compared as dates.
+const DATE_COLUMNS: &[&str] = &[
+    "start",
+    "end",
+    "ready",
+    "invoice_date",
+    "due_date",
+    "period_start",
+    "period_end",
+    "date",
+    "on",
+    "approved_on",
+    "process_through",
+];
+/// Columns compared as money at the currency's minor unit.
+const MONEY_COLUMNS: &[&str] = &[
+    "amount",
+    "tax",
+    "total",
+    "subtotal",
+    "discount",
+    "balance",
+    "net",
+    "applied",
+    "credits_applied",
+    "wallet_applied",
+    "paid",
+    "written_off",
+    "credited",
+];
+
+pub(crate) fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
+    if DATE_COLUMNS.contains(&column) {
+        return parse_date(want).is_some() && parse_date(want) == parse_date(have);
+    }
+    if MONEY_COLUMNS.contains(&column) {
+        return match (parse_decimal(want), parse_decimal(have)) {
             (Some(a), Some(b)) => {
                 round(a, scale, Rounding::HalfUp) == round(b, scale, Rounding::HalfUp)
-                    && a.scale() <= scale.max(a.scale())
             }
             _ => false,
-        },
-        "quantity" => {
-            matches!((parse_decimal(want), parse_decimal(have)), (Some(a), Some(b)) if a == b)
-        }
-        _ => want == have,
+        };
     }
+    if column == "quantity" {
+        return matches!((parse_decimal(want), parse_decimal(have)), (Some(a), Some(b)) if a == b);
+    }
+    want == have
 }
 
 /// Every scenario file under the paths (files, or folders searched recursively for *.yaml / *.yml).

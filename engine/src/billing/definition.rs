@@ -1,0 +1,171 @@
+//! From a run definition (04 §2.1, typed by [`crate::invoicing::model::InvoiceRunDef`]) to an
+//! execution: dates resolved, filters compiled (04 §2.2), parameters fixed for idempotency.
+
+use super::records::RunExecution;
+use super::run::{RunOptions, Selected};
+use crate::engine::Engine;
+use crate::error::{Code, EngineError, Result};
+use crate::invoicing::filter::{self, Scalar};
+use crate::invoicing::model::{
+    document_rows, FilterObject, FilterRow, InvoiceDateType, InvoiceRunDef, RunType,
+};
+use chrono::NaiveDate;
+use serde::Serialize;
+
+fn invalid(record: &str, field: &str, message: impl Into<String>) -> EngineError {
+    EngineError::refused(Code::InvalidRecord, record, field, message)
+}
+
+/// A record's field as a filter scalar (`None` when missing or not a scalar).
+fn field_of<T: Serialize>(record: &T, field: &str) -> Option<Scalar> {
+    let v = serde_yaml::to_value(record).ok()?;
+    let x = v.get(field)?;
+    Scalar::from_yaml(x)
+}
+
+impl Engine {
+    /// The invoice run definitions of the rules.
+    pub fn invoice_run_defs(&self) -> Result<Vec<InvoiceRunDef>> {
+        document_rows(&self.rules, "invoice_runs").map_err(EngineError::Rules)
+    }
+
+    /// The 04 §12 `invoice_run` step: an inline immediate run, or a rules run by `name` (then
+    /// only the two dates may be given). `clock` is the run date.
+    pub fn invoice_run_step(
+        &self,
+        v: &serde_yaml::Value,
+        clock: NaiveDate,
+    ) -> Result<RunExecution> {
+        let name = v
+            .get("name")
+            .and_then(|n| n.as_str())
+            .ok_or_else(|| invalid("invoice_run", "name", "a run needs a name"))?
+            .to_string();
+        let date = |k: &str| -> Result<Option<NaiveDate>> {
+            match v.get(k) {
+                None | Some(serde_yaml::Value::Null) => Ok(None),
+                Some(x) => x
+                    .as_str()
+                    .and_then(crate::dates::parse_date)
+                    .map(Some)
+                    .ok_or_else(|| invalid(&name, k, "expected a date YYYY-MM-DD")),
+            }
+        };
+        let invoice_date = date("invoice_date")?;
+        let process_through = date("process_through")?;
+        let defs = self.invoice_run_defs()?;
+        let def = match defs.into_iter().find(|d| d.name == name) {
+            Some(d) => {
+                let extra: Vec<String> = v
+                    .as_mapping()
+                    .map(|m| {
+                        m.keys()
+                            .filter_map(|k| k.as_str())
+                            .filter(|k| !matches!(*k, "name" | "invoice_date" | "process_through"))
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !extra.is_empty() {
+                    return Err(EngineError::refused(
+                        Code::RunDefinedInRules,
+                        format!("invoice run {name}"),
+                        extra.join(", "),
+                        "the run is defined in the rules; a step may give only its two dates",
+                    ));
+                }
+                d
+            }
+            None => serde_yaml::from_value::<InvoiceRunDef>(v.clone())
+                .map_err(|e| invalid(&format!("invoice run {name}"), "", e.to_string()))?,
+        };
+        if let Some(e) = def.check().into_iter().next() {
+            return Err(e.into_engine(format!("invoice run {name}")));
+        }
+        if def.kind == RunType::Scheduled {
+            return Err(EngineError::refused(
+                Code::BadRunSchedule,
+                format!("invoice run {name}"),
+                "type",
+                "a scheduled run executes through run_scheduled",
+            ));
+        }
+        let (inv, pt) = def
+            .immediate_dates(clock, invoice_date, process_through)
+            .map_err(|e| e.into_engine(format!("invoice run {name}")))?;
+        self.execute_def(&def, clock, inv, pt, false)
+    }
+
+    /// Execute a definition with resolved dates on `on`.
+    pub fn execute_def(
+        &self,
+        def: &InvoiceRunDef,
+        on: NaiveDate,
+        invoice_date: NaiveDate,
+        process_through: NaiveDate,
+        scheduled: bool,
+    ) -> Result<RunExecution> {
+        let record = format!("invoice run {}", def.name);
+        let rows: Vec<u32> = def.filters.iter().map(FilterRow::n).collect();
+        let compiled = filter::compile(&rows, def.filter_logic.as_deref()).map_err(|errs| {
+            errs.into_iter()
+                .next()
+                .map(|e| e.into_engine(record.clone()))
+                .unwrap_or_else(|| invalid(&record, "filters", "invalid"))
+        })?;
+        if let Some(FilterRow::Custom { callback, .. }) = def
+            .filters
+            .iter()
+            .find(|r| matches!(r, FilterRow::Custom { .. }))
+        {
+            return Err(EngineError::refused(
+                Code::UnknownCallback,
+                record,
+                "filters",
+                format!("custom filter rows (callback `{callback}`) are not wired into runs yet"),
+            ));
+        }
+        let mut resolved = def.clone();
+        resolved.invoice_date = Some(invoice_date);
+        resolved.process_through = Some(process_through);
+        let parameters = serde_json::to_string(&resolved).unwrap_or_default();
+        let opts = RunOptions {
+            name: def.name.clone(),
+            process_through,
+            invoice_date,
+            by_ready_date: def.invoice_date_type == InvoiceDateType::ReadyForInvoiceDate,
+            auto_approve: def.auto_approve,
+            auto_approve_credit_memos: def.auto_approve_credit_memos,
+            split_by_order: def.split_by_order,
+            suppress: def.suppress,
+            template: def.template.clone(),
+            credit_memo_creation: def.credit_memo_creation,
+            dry_run: false,
+            parameters,
+        };
+        let row_passes = |n: u32, sel: &Selected<'_>| -> bool {
+            let Some(FilterRow::Field {
+                object,
+                field,
+                op,
+                value,
+                ..
+            }) = def.filters.iter().find(|r| r.n() == n)
+            else {
+                return false;
+            };
+            let scalar = match object {
+                FilterObject::Account => field_of(sel.account, field),
+                FilterObject::Location => match sel.location {
+                    None => return false,
+                    Some(l) => field_of(l, field),
+                },
+                FilterObject::Product => sel.product.and_then(|p| field_of(p, field)),
+                FilterObject::Order => field_of(sel.order, field),
+            };
+            filter::compare(*op, scalar.as_ref(), value.as_ref())
+        };
+        let pass = |sel: &Selected<'_>| compiled.passes(|n| row_passes(n, sel));
+        self.invoice_run(&opts, &pass, on, scheduled)
+    }
+}

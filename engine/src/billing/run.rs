@@ -1,0 +1,701 @@
+//! The invoice run (04 §3): select → group → grouping callback → credit-memo option → lines →
+//! tax → due date → suppression → drafts → auto-approval → `last_invoice_through`, per bill-to
+//! account, each account atomic, accounts in id order, `system.batch_size` accounts per commit.
+//!
+//! **Exactly-once.** A schedule is billed only when no `billed/SCHEDULE` index entry exists; the
+//! entry, the document and the schedule's status change are written in the same commit, and
+//! every invoicing writer holds [`Engine::billing_lock`], so reruns, overlapping runs and a
+//! crash-and-resume never bill a schedule twice.
+
+use super::records::{keys, AccountOutcome, DocLine, DocStatus, DocType, Document, RunExecution};
+use super::tx::Tx;
+use crate::callbacks::{self as cb, CallbackError};
+use crate::engine::{key, schedule_key, Asset, Engine, Schedule, ScheduleStatus, ScheduleType};
+use crate::error::{Code, EngineError, Result};
+use crate::invoicing::model::{AutoApprove, CreditMemoCreation, Suppress};
+use crate::model::{Account, Location, Order, Product};
+use crate::store::Store;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The options a run executes with (04 §2.1, dates resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Run name.
+    pub name: String,
+    /// Schedules ready on or before this date are selected.
+    pub process_through: NaiveDate,
+    /// The invoice date (ignored for groups when `by_ready_date`).
+    pub invoice_date: NaiveDate,
+    /// `invoice_date_type: ready_for_invoice_date`.
+    pub by_ready_date: bool,
+    /// Auto-approval of invoices.
+    pub auto_approve: AutoApprove,
+    /// Run memos approved at creation.
+    pub auto_approve_credit_memos: bool,
+    /// Order is a grouping key.
+    pub split_by_order: bool,
+    /// Invoices whose total meets it are not created.
+    pub suppress: Option<Suppress>,
+    /// Template override.
+    pub template: Option<String>,
+    /// Credit-memo option.
+    pub credit_memo_creation: CreditMemoCreation,
+    /// Previews: nothing is written and callbacks see `dry_run`.
+    pub dry_run: bool,
+    /// The canonical text of the parameters (idempotency of immediate runs, 04 §3.1).
+    pub parameters: String,
+}
+
+/// What a run filter sees of a candidate schedule.
+pub struct Selected<'a> {
+    /// The schedule.
+    pub schedule: &'a Schedule,
+    /// Its asset.
+    pub asset: &'a Asset,
+    /// Bill-to account.
+    pub account: &'a Account,
+    /// The order.
+    pub order: &'a Order,
+    /// The product (when still in the rules).
+    pub product: Option<&'a Product>,
+    /// The order's location on the account.
+    pub location: Option<&'a Location>,
+}
+
+/// A run filter: which selected schedules the run may bill (04 §2.2).
+pub type Filter<'f> = &'f dyn Fn(&Selected<'_>) -> bool;
+
+/// A schedule on its way to a document, with what it needs from its records.
+#[derive(Clone)]
+pub(crate) struct Cand {
+    pub schedule: Schedule,
+    pub asset: Arc<Asset>,
+    pub account: Arc<Account>,
+    pub order: Arc<Order>,
+}
+
+impl Cand {
+    pub fn location(&self) -> Option<&Location> {
+        let id = self.order.location.as_deref()?;
+        self.account.locations.iter().find(|l| l.id == id)
+    }
+}
+
+/// Why an account's part of a run failed (it is rolled back; the run goes on).
+pub(crate) struct AccountFailure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<CallbackError> for AccountFailure {
+    fn from(e: CallbackError) -> Self {
+        AccountFailure {
+            code: "invoice_grouping_error",
+            message: e.message,
+        }
+    }
+}
+
+/// One document about to be created, with the schedules it bills.
+pub(crate) struct Planned {
+    pub doc: Document,
+    pub cands: Vec<Cand>,
+    pub suppressed: bool,
+}
+
+impl Engine {
+    /// Execute an invoice run on `on` (the run date; also the approval date of auto-approved
+    /// documents). `scheduled` executions are keyed by their occurrence date; an immediate run is
+    /// keyed by its name alone. A repeat with the same parameters returns the stored execution; a
+    /// repeat with other parameters is refused (`run_exists_with_different_parameters`).
+    pub fn invoice_run(
+        &self,
+        opts: &RunOptions,
+        filter: Filter<'_>,
+        on: NaiveDate,
+        scheduled: bool,
+    ) -> Result<RunExecution> {
+        let _guard = self
+            .billing_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let store: &dyn Store = self.store.as_ref();
+        let exec_key = keys::run_execution(
+            &opts.name,
+            &if scheduled {
+                on.to_string()
+            } else {
+                String::new()
+            },
+        );
+        if !opts.dry_run {
+            if let Some(prev) = self.get::<RunExecution>(&exec_key)? {
+                if prev.parameters == opts.parameters {
+                    return Ok(prev);
+                }
+                return Err(EngineError::refused(
+                    Code::RunExistsWithDifferentParameters,
+                    format!("invoice run {}", opts.name),
+                    "name",
+                    format!(
+                        "run `{}` already executed with other parameters ({}); give this one another name",
+                        opts.name, prev.parameters
+                    ),
+                ));
+            }
+        }
+        let selected = self.select(opts, filter)?;
+        let batch_size = self.rules.system.batch_size.unwrap_or(500).max(1) as usize;
+        let mut tx = Tx::new(store);
+        let mut exec = RunExecution {
+            run: opts.name.clone(),
+            on,
+            process_through: opts.process_through,
+            invoice_date: (!opts.by_ready_date).then_some(opts.invoice_date),
+            status: "done".into(),
+            parameters: opts.parameters.clone(),
+            accounts: Vec::new(),
+            invoices: 0,
+            credit_memos: 0,
+            suppressed: 0,
+            failed: 0,
+            schedules: 0,
+        };
+        let mut preview = Vec::new();
+        for (i, (account, cands)) in selected.into_iter().enumerate() {
+            tx.savepoint();
+            match self.bill_account(&mut tx, opts, on, &account, cands) {
+                Ok((outcome, planned)) => {
+                    tx.release();
+                    exec.invoices += planned
+                        .iter()
+                        .filter(|p| !p.suppressed && p.doc.doc_type == DocType::Invoice)
+                        .count() as u32;
+                    exec.credit_memos += planned
+                        .iter()
+                        .filter(|p| p.doc.doc_type == DocType::CreditMemo)
+                        .count() as u32;
+                    exec.suppressed += planned.iter().filter(|p| p.suppressed).count() as u32;
+                    exec.schedules += planned
+                        .iter()
+                        .filter(|p| !p.suppressed)
+                        .map(|p| p.cands.len() as u32)
+                        .sum::<u32>();
+                    exec.accounts.push(outcome);
+                    if opts.dry_run {
+                        preview.extend(planned);
+                    }
+                }
+                Err(Failed::Account(f)) => {
+                    tx.rollback();
+                    exec.failed += 1;
+                    tracing::warn!(run = %opts.name, account = %account, code = f.code, "{}", f.message);
+                    exec.accounts.push(AccountOutcome {
+                        account: account.clone(),
+                        outcome: "failed".into(),
+                        code: Some(f.code.into()),
+                        message: Some(f.message),
+                        documents: Vec::new(),
+                        suppressed: Vec::new(),
+                    });
+                }
+                Err(Failed::Engine(e)) => return Err(e),
+            }
+            if !opts.dry_run && (i + 1) % batch_size == 0 {
+                let b = tx.take_batch();
+                store.commit(b)?;
+            }
+        }
+        if opts.dry_run {
+            *self.last_preview.lock().unwrap_or_else(|p| p.into_inner()) =
+                preview.into_iter().map(|p| (p.doc, p.suppressed)).collect();
+            return Ok(exec);
+        }
+        tx.put(exec_key, &exec);
+        tx.commit()?;
+        tracing::info!(
+            run = %opts.name,
+            invoices = exec.invoices,
+            credit_memos = exec.credit_memos,
+            suppressed = exec.suppressed,
+            failed = exec.failed,
+            "invoice run done"
+        );
+        Ok(exec)
+    }
+
+    /// Every execution of a run, in date order.
+    pub fn run_executions(&self, name: &str) -> Result<Vec<RunExecution>> {
+        self.store
+            .scan(&keys::run_executions(name))?
+            .iter()
+            .map(|(k, v)| crate::engine::decode(k, v))
+            .collect()
+    }
+
+    /// 04 §3.2: the selected schedules, by bill-to account in id order.
+    fn select(&self, opts: &RunOptions, filter: Filter<'_>) -> Result<BTreeMap<String, Vec<Cand>>> {
+        let mut assets: HashMap<String, Option<Arc<Asset>>> = HashMap::new();
+        let mut orders: HashMap<String, Option<Arc<Order>>> = HashMap::new();
+        let mut accounts: HashMap<String, Option<Arc<Account>>> = HashMap::new();
+        let mut out: BTreeMap<String, Vec<Cand>> = BTreeMap::new();
+        for (k, v) in self.store.scan(&key(&["sched", ""]))? {
+            let s: Schedule = crate::engine::decode(&k, &v)?;
+            if s.schedule_type != ScheduleType::Contracted
+                || s.status != ScheduleStatus::PendingBilling
+                || s.ready > opts.process_through
+            {
+                continue;
+            }
+            if self.store.get(&keys::billed(&s.id))?.is_some() {
+                continue;
+            }
+            let asset = match assets.get(&s.line) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = self.asset(&s.line)?.map(Arc::new);
+                    assets.insert(s.line.clone(), a.clone());
+                    a
+                }
+            };
+            let Some(asset) = asset else { continue };
+            let order = match orders.get(&asset.order) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = self.order(&asset.order)?.map(|o| Arc::new(o.order));
+                    orders.insert(asset.order.clone(), o.clone());
+                    o
+                }
+            };
+            let Some(order) = order else { continue };
+            let account = match accounts.get(&asset.account) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = self.account(&asset.account)?.map(Arc::new);
+                    accounts.insert(asset.account.clone(), a.clone());
+                    a
+                }
+            };
+            let Some(account) = account else { continue };
+            let cand = Cand {
+                schedule: s,
+                asset,
+                account,
+                order,
+            };
+            let sel = Selected {
+                schedule: &cand.schedule,
+                asset: &cand.asset,
+                account: &cand.account,
+                order: &cand.order,
+                product: self.rules.products.get(&cand.asset.product),
+                location: cand.location(),
+            };
+            if !filter(&sel) {
+                continue;
+            }
+            out.entry(cand.asset.account.clone())
+                .or_default()
+                .push(cand);
+        }
+        Ok(out)
+    }
+
+    /// One account's part of a run, staged in `tx` (the caller releases or rolls back).
+    fn bill_account(
+        &self,
+        tx: &mut Tx<'_>,
+        opts: &RunOptions,
+        on: NaiveDate,
+        account: &str,
+        cands: Vec<Cand>,
+    ) -> std::result::Result<(AccountOutcome, Vec<Planned>), Failed> {
+        // 04 §3.4: the default key, in order.
+        let mut candidates: BTreeMap<Vec<String>, Vec<Cand>> = BTreeMap::new();
+        for c in cands {
+            let loc = c
+                .location()
+                .filter(|l| l.invoice_separately)
+                .map(|l| l.id.clone())
+                .unwrap_or_default();
+            let k = vec![
+                c.asset.currency.clone(),
+                c.account.legal_entity.clone().unwrap_or_default(),
+                c.asset.payment_term.clone().unwrap_or_default(),
+                loc,
+                if opts.split_by_order {
+                    c.order.id.clone()
+                } else {
+                    String::new()
+                },
+                if opts.by_ready_date {
+                    c.schedule.ready.to_string()
+                } else {
+                    String::new()
+                },
+            ];
+            candidates.entry(k).or_default().push(c);
+        }
+        for v in candidates.values_mut() {
+            v.sort_by(|a, b| {
+                (a.schedule.line.as_str(), a.schedule.start, a.schedule.seq).cmp(&(
+                    b.schedule.line.as_str(),
+                    b.schedule.start,
+                    b.schedule.seq,
+                ))
+            });
+        }
+        let groups = self.grouping(opts, account, &candidates)?;
+        let mut planned: Vec<Planned> = Vec::new();
+        for (key, group) in groups {
+            planned.extend(self.plan_group(opts, &key, group).map_err(Failed::Engine)?);
+        }
+        // Invoices before credit memos (04 §3.4); creation order gives the refs.
+        planned.sort_by_key(|p| p.doc.doc_type == DocType::CreditMemo);
+        let mut outcome = AccountOutcome {
+            account: account.to_string(),
+            outcome: "invoiced".into(),
+            code: None,
+            message: None,
+            documents: Vec::new(),
+            suppressed: Vec::new(),
+        };
+        let mut new_invoice_of_group: HashMap<String, String> = HashMap::new();
+        for p in &mut planned {
+            self.tax_document(&mut p.doc, opts.dry_run)
+                .map_err(Failed::Engine)?;
+            p.doc.due_date = Some(self.due_date_of(&p.doc));
+            if p.doc.doc_type == DocType::Invoice {
+                if let Some(sup) = opts.suppress {
+                    if sup.suppresses(p.doc.total) {
+                        p.suppressed = true;
+                        outcome.suppressed.push(p.doc.total);
+                        continue;
+                    }
+                }
+            }
+            if opts.dry_run {
+                continue;
+            }
+            let seq = next_seq(tx, p.doc.doc_type, account).map_err(Failed::Engine)?;
+            p.doc.seq = seq;
+            if p.doc.doc_type == DocType::Invoice {
+                new_invoice_of_group.insert(p.doc.group_key.clone(), p.doc.reference());
+            } else if opts.credit_memo_creation == CreditMemoCreation::PerInvoice {
+                p.doc.invoice = new_invoice_of_group.get(&p.doc.group_key).cloned();
+            }
+            let r = p.doc.reference();
+            for c in &p.cands {
+                let bk = keys::billed(&c.schedule.id);
+                if tx.raw(&bk).map_err(Failed::Engine)?.is_some() {
+                    return Err(Failed::Engine(EngineError::refused(
+                        Code::InvalidRecord,
+                        c.schedule.id.clone(),
+                        "status",
+                        "schedule already billed (exactly-once index)",
+                    )));
+                }
+                tx.put(bk, &r);
+                let mut s = c.schedule.clone();
+                s.status = ScheduleStatus::PendingInvoiced;
+                s.invoice = Some(r.clone());
+                let (order, line) = crate::engine::split_line_ref(&s.line).unwrap_or_default();
+                tx.put(schedule_key(order, line, s.seq), &s);
+            }
+            tx.put(keys::document(p.doc.doc_type, account, seq), &p.doc);
+            outcome.documents.push(r);
+        }
+        if opts.dry_run {
+            return Ok((outcome, planned));
+        }
+        // 04 §3.3 step 10: auto-approval, in creation order.
+        for p in planned.iter().filter(|p| !p.suppressed) {
+            let approve = match p.doc.doc_type {
+                DocType::Invoice => opts.auto_approve.approves(p.doc.total),
+                DocType::CreditMemo => opts.auto_approve_credit_memos,
+            };
+            if approve && p.doc.error_status.is_none() {
+                self.approve_in(tx, &p.doc.reference(), on)
+                    .map_err(Failed::Engine)?;
+            }
+        }
+        // Step 13.
+        tx.put(key(&["lit", account]), &opts.process_through);
+        Ok((outcome, planned))
+    }
+
+    /// Step 3: the account's candidates in key order, split by the grouping callback when one is
+    /// registered (it may only split, 04 §3.4); groups of one candidate in the order of their
+    /// first schedule.
+    fn grouping(
+        &self,
+        opts: &RunOptions,
+        account: &str,
+        candidates: &BTreeMap<Vec<String>, Vec<Cand>>,
+    ) -> std::result::Result<Vec<(String, Vec<Cand>)>, Failed> {
+        let label = |k: &Vec<String>| {
+            std::iter::once(account.to_string())
+                .chain(k.iter().filter(|p| !p.is_empty()).cloned())
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let Some(cbk) = self.callbacks.invoice_grouping() else {
+            return Ok(candidates
+                .iter()
+                .map(|(k, v)| (label(k), v.clone()))
+                .collect());
+        };
+        let Some(first) = candidates.values().flat_map(|v| v.first()).next() else {
+            return Ok(Vec::new());
+        };
+        let lines: Vec<cb::Line> = candidates
+            .values()
+            .flatten()
+            .map(|c| self.cb_line(c))
+            .collect();
+        let req = cb::GroupingRequest {
+            config: Default::default(),
+            run: cb::RunInfo {
+                name: opts.name.clone(),
+                kind: "invoice".into(),
+                dry_run: opts.dry_run,
+                process_through: Some(opts.process_through.to_string()),
+                invoice_date: Some(opts.invoice_date.to_string()),
+                period: None,
+            },
+            account: self.account_info(&first.account),
+            lines,
+            default_groups: candidates
+                .iter()
+                .map(|(k, v)| cb::LineGroup {
+                    key: label(k),
+                    line_ids: v.iter().map(|c| c.schedule.id.clone()).collect(),
+                })
+                .collect(),
+        };
+        let groups = cbk
+            .group_lines(&req)
+            .map_err(|e| Failed::Account(e.into()))?;
+        let by_id: HashMap<&str, (usize, usize, &Cand)> = candidates
+            .values()
+            .enumerate()
+            .flat_map(|(ci, v)| {
+                v.iter()
+                    .enumerate()
+                    .map(move |(li, c)| (c.schedule.id.as_str(), (ci, li, c)))
+            })
+            .collect();
+        let mut out: Vec<((usize, usize), String, Vec<Cand>)> = Vec::new();
+        for g in groups {
+            let mut members: Vec<(usize, usize, &Cand)> = Vec::new();
+            for id in &g.line_ids {
+                match by_id.get(id.as_str()) {
+                    Some(m) => members.push(*m),
+                    None => {
+                        return Err(Failed::Account(AccountFailure {
+                            code: "invoice_grouping_error",
+                            message: format!("group `{}` names unknown line `{id}`", g.key),
+                        }))
+                    }
+                }
+            }
+            members.sort_by_key(|(ci, li, _)| (*ci, *li));
+            let Some(&(ci, li, _)) = members.first() else {
+                continue;
+            };
+            out.push((
+                (ci, li),
+                g.key.clone(),
+                members.into_iter().map(|(_, _, c)| c.clone()).collect(),
+            ));
+        }
+        out.sort_by_key(|(pos, _, _)| *pos);
+        Ok(out.into_iter().map(|(_, k, v)| (k, v)).collect())
+    }
+
+    /// Step 4–5: the documents of one group (04 §3.5), lines built, not yet taxed.
+    fn plan_group(&self, opts: &RunOptions, key: &str, group: Vec<Cand>) -> Result<Vec<Planned>> {
+        let (pos, neg): (Vec<Cand>, Vec<Cand>) = group
+            .iter()
+            .cloned()
+            .partition(|c| c.schedule.amount >= Decimal::ZERO);
+        let mut out = Vec::new();
+        let mut doc = |t: DocType, cands: Vec<Cand>| -> Result<()> {
+            out.push(Planned {
+                doc: self.new_document(t, opts, key, &cands)?,
+                cands,
+                suppressed: false,
+            });
+            Ok(())
+        };
+        match opts.credit_memo_creation {
+            CreditMemoCreation::SingleForNegativeInvoice => {
+                let net: Decimal = group.iter().map(|c| c.schedule.amount).sum();
+                if net >= Decimal::ZERO {
+                    doc(DocType::Invoice, group)?;
+                } else {
+                    doc(DocType::CreditMemo, group)?;
+                }
+            }
+            CreditMemoCreation::PerNegativeSchedule => {
+                if !pos.is_empty() {
+                    doc(DocType::Invoice, pos)?;
+                }
+                for n in neg {
+                    doc(DocType::CreditMemo, vec![n])?;
+                }
+            }
+            CreditMemoCreation::PerInvoice => {
+                if !pos.is_empty() {
+                    doc(DocType::Invoice, pos)?;
+                }
+                if !neg.is_empty() {
+                    doc(DocType::CreditMemo, neg)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn new_document(
+        &self,
+        t: DocType,
+        opts: &RunOptions,
+        key: &str,
+        cands: &[Cand],
+    ) -> Result<Document> {
+        let first = cands.first().ok_or_else(|| {
+            EngineError::refused(Code::InvalidRecord, key, "lines", "empty document")
+        })?;
+        let sign = if t == DocType::CreditMemo {
+            Decimal::NEGATIVE_ONE
+        } else {
+            Decimal::ONE
+        };
+        let invoice_date = if opts.by_ready_date {
+            first.schedule.ready
+        } else {
+            opts.invoice_date
+        };
+        let lines = cands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let product = self.rules.products.get(&c.asset.product);
+                let amount = c.schedule.amount * sign;
+                DocLine {
+                    n: i as u32 + 1,
+                    schedule: Some(c.schedule.id.clone()),
+                    line: Some(c.schedule.line.clone()),
+                    product: c.asset.product.clone(),
+                    description: product
+                        .and_then(|p| p.name.clone())
+                        .unwrap_or_else(|| c.asset.product.clone()),
+                    period_start: Some(c.schedule.start),
+                    period_end: Some(c.schedule.end),
+                    quantity: c.schedule.quantity,
+                    amount,
+                    discount: Decimal::ZERO,
+                    net: amount,
+                    tax: Decimal::ZERO,
+                    total: amount,
+                    taxable: product.is_some_and(|p| p.taxable),
+                    tax_inclusive: product.is_some_and(|p| p.tax_inclusive),
+                    tax_code: product.and_then(|p| p.tax_code.clone()),
+                    exempt: false,
+                    breakups: Vec::new(),
+                    credited: Decimal::ZERO,
+                    credits: None,
+                }
+            })
+            .collect();
+        let mut doc = Document {
+            doc_type: t,
+            seq: 0,
+            kind: match t {
+                DocType::Invoice => "standard".into(),
+                DocType::CreditMemo => "credit_memo".into(),
+            },
+            status: DocStatus::Draft,
+            number: None,
+            account: first.asset.account.clone(),
+            location: first.order.location.clone(),
+            legal_entity: first.account.legal_entity.clone(),
+            currency: first.asset.currency.clone(),
+            payment_term: first.asset.payment_term.clone(),
+            order: opts.split_by_order.then(|| first.order.id.clone()),
+            invoice_date,
+            due_date: None,
+            subtotal: Decimal::ZERO,
+            discount: Decimal::ZERO,
+            tax: Decimal::ZERO,
+            total: Decimal::ZERO,
+            tax_breakups: Vec::new(),
+            credits_applied: Decimal::ZERO,
+            wallet_applied: Decimal::ZERO,
+            paid: Decimal::ZERO,
+            written_off: Decimal::ZERO,
+            balance: Decimal::ZERO,
+            error_status: None,
+            error_message: None,
+            template: opts.template.clone(),
+            run: Some(opts.name.clone()),
+            group_key: key.to_string(),
+            source: (t == DocType::CreditMemo).then(|| "run".to_string()),
+            reason: (t == DocType::CreditMemo).then(|| "amendment".to_string()),
+            invoice: None,
+            approved_on: None,
+            lines,
+        };
+        doc.recompute_totals();
+        Ok(doc)
+    }
+
+    /// Read a document by ref.
+    pub fn document(&self, reference: &str) -> Result<Option<Document>> {
+        let Some((t, account, n)) = super::records::parse_ref(reference) else {
+            return Ok(None);
+        };
+        self.get(&keys::document(t, account, n))
+    }
+
+    /// An account's documents of one type, in creation order.
+    pub fn documents(&self, t: DocType, account: &str) -> Result<Vec<Document>> {
+        self.store
+            .scan(&keys::documents(t, account))?
+            .iter()
+            .map(|(k, v)| crate::engine::decode(k, v))
+            .collect()
+    }
+
+    /// The documents of the last preview, with their `suppressed` flags.
+    pub fn last_preview(&self) -> Vec<(Document, bool)> {
+        self.last_preview
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// Either an account failure (rolled back, the run goes on) or an engine error (the run stops).
+pub(crate) enum Failed {
+    Account(AccountFailure),
+    Engine(EngineError),
+}
+
+impl From<EngineError> for Failed {
+    fn from(e: EngineError) -> Self {
+        Failed::Engine(e)
+    }
+}
+
+/// The next `#n` of an account's documents of one type.
+pub(crate) fn next_seq(tx: &mut Tx<'_>, t: DocType, account: &str) -> Result<u32> {
+    let k = key(&["docseq", t.as_str(), account]);
+    let n = tx.get::<u32>(&k)?.unwrap_or(0) + 1;
+    tx.put(k, &n);
+    Ok(n)
+}
