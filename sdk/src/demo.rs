@@ -1,12 +1,9 @@
 //! The demo company (rules/demo): its rules and plugin are embedded in the binary, written to a
 //! temporary rules folder, loaded like any other (plugins included), activated into a sled store,
-//! and its billing schedules printed — then the first month's schedules go through the
-//! registered tax plugin.
+//! and its billing schedules printed — then its invoice run bills what is ready, taxed by the
+//! registered tax plugin, and prints the approved invoices.
 
 use crate::{schedule_table, Reckon, SdkError};
-use reckon_engine::callbacks as cb;
-use reckon_engine::ScheduleType;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -23,6 +20,10 @@ pub const DEMO_RULES: &[(&str, &str)] = &[
     (
         "company.yaml",
         include_str!("../../rules/demo/company.yaml"),
+    ),
+    (
+        "invoicing.yaml",
+        include_str!("../../rules/demo/invoicing.yaml"),
     ),
     (
         "callbacks.yaml",
@@ -83,144 +84,79 @@ pub fn run(store_dir: &Path) -> Result<String, SdkError> {
             out.push_str(&schedule_table(&rows));
         }
     }
-    if let Some(first) = r.orders.first() {
-        out.push_str(&tax_preview(&reckon, first)?);
-    }
+    out.push_str(&invoice_runs(&reckon)?);
     Ok(out)
 }
 
-/// The schedules of an order ready within its first month, taxed by the registered tax plugin
-/// (invoice runs arrive with invoicing; this shows the plugin on real schedules).
-fn tax_preview(reckon: &Reckon, order: &reckon_engine::model::Order) -> Result<String, SdkError> {
+/// Execute the demo's invoice runs (rules `invoice_runs`, dates from the rules) and print the
+/// invoices and credit memos they made, line by line.
+fn invoice_runs(reckon: &Reckon) -> Result<String, SdkError> {
+    let engine = reckon.engine();
     let mut out = String::new();
-    let Some(tax) = reckon.engine().callbacks().tax() else {
-        return Ok(out);
-    };
-    let rules = reckon.engine().rules();
-    let start = order.order_date.unwrap_or_default();
-    let until = start
-        .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(start);
-    let account = reckon.engine().account(&order.account)?;
-    let currency = account
-        .as_ref()
-        .map(|a| a.currency.clone())
-        .unwrap_or_else(|| "USD".into());
-    let money = |a: String| cb::Money {
-        amount: a,
-        currency: currency.clone(),
-    };
-    let mut lines = Vec::new();
-    for l in &order.lines {
-        let line_ref = format!("{}/{}", order.id, l.id);
-        let product = rules.products.get(&l.product);
-        for s in reckon.schedules(&line_ref)? {
-            if s.schedule_type != ScheduleType::Contracted || s.ready > until {
-                continue;
-            }
-            lines.push(cb::Line {
-                id: s.id.clone(),
-                account_id: order.account.clone(),
-                order_id: Some(order.id.clone()),
-                order_line_id: Some(line_ref.clone()),
-                product: cb::ProductInfo {
-                    code: l.product.clone(),
-                    name: product.and_then(|p| p.name.clone()).unwrap_or_default(),
-                    price_type: product
-                        .map(|p| p.price_type.as_str().to_string())
-                        .unwrap_or_default(),
-                    tax_code: product.and_then(|p| p.tax_code.clone()),
-                    revenue_policy: None,
-                    attributes: BTreeMap::new(),
-                },
-                location: None,
-                ship_to: None,
-                quantity: s.quantity.to_string(),
-                amount: money(s.amount.to_string()),
-                period_start: s.start.to_string(),
-                period_end: s.end.to_string(),
-                ready_for_invoice: s.ready.to_string(),
-                payment_term: "net_30".into(),
-                taxable: product.is_some_and(|p| p.taxable),
-                tax_inclusive: product.is_some_and(|p| p.tax_inclusive),
-                tax_code: product.and_then(|p| p.tax_code.clone()),
-                exempt: false,
-                attributes: BTreeMap::new(),
-            });
-        }
-    }
-    let subtotal: rust_decimal::Decimal = lines
-        .iter()
-        .filter_map(|l| l.amount.amount.parse::<rust_decimal::Decimal>().ok())
-        .sum();
-    let req = cb::TaxRequest {
-        config: BTreeMap::new(),
-        dry_run: true,
-        document: cb::DocumentKind::Invoice,
-        invoice: cb::Invoice {
-            id: format!("PREVIEW-{}", order.id),
-            account: cb::AccountInfo {
-                id: order.account.clone(),
-                name: account
-                    .as_ref()
-                    .and_then(|a| a.name.clone())
-                    .unwrap_or_default(),
-                currency: currency.clone(),
-                parent: None,
-                legal_entity: None,
-                address: None,
-                tax_exempt: None,
-                attributes: BTreeMap::new(),
-            },
-            currency: currency.clone(),
-            invoice_date: until.to_string(),
-            due_date: None,
-            payment_term: None,
-            bill_to: None,
-            lines,
-            subtotal: money(subtotal.to_string()),
-            tax: None,
-            total: money(subtotal.to_string()),
-            run_name: None,
-            group_key: None,
-        },
-    };
-    let _ = writeln!(
-        out,
-        "\ntax preview of {} (schedules ready by {until}) through the tax plugin:",
-        order.id
-    );
-    match tax.calculate_tax(&req) {
-        Ok(taxes) => {
-            let mut sum = rust_decimal::Decimal::ZERO;
-            for (line, t) in req.invoice.lines.iter().zip(&taxes) {
-                let parts: Vec<String> = t
-                    .breakups
-                    .iter()
-                    .map(|b| format!("{} {}% {}", b.name, b.rate, b.tax.amount))
-                    .collect();
+    for def in engine.invoice_run_defs()? {
+        let Some(on) = def.invoice_date.or(def.process_through) else {
+            continue;
+        };
+        let mut step = serde_yaml::Mapping::new();
+        step.insert("name".into(), def.name.clone().into());
+        let exec = engine.invoice_run_step(&serde_yaml::Value::Mapping(step), on)?;
+        let _ = writeln!(
+            out,
+            "
+invoice run {} on {on} (process through {}): {} invoices, {} credit memos, {} suppressed, {} failed",
+            exec.run, exec.process_through, exec.invoices, exec.credit_memos, exec.suppressed, exec.failed
+        );
+        for acct in &exec.accounts {
+            for r in &acct.documents {
+                let Some(d) = engine.document(r)? else {
+                    continue;
+                };
                 let _ = writeln!(
                     out,
-                    "  {:<14} {:>10}  tax {:>8}  {}",
-                    line.id,
-                    line.amount.amount,
-                    t.tax.amount,
-                    parts.join(", ")
+                    "
+{} {} {} ({}) dated {} due {}: subtotal {}, tax {}, total {}",
+                    d.doc_type.as_str().replace('_', " "),
+                    d.number.as_deref().unwrap_or("(draft)"),
+                    d.account,
+                    r,
+                    d.invoice_date,
+                    d.due_date.map(|x| x.to_string()).unwrap_or_default(),
+                    d.subtotal,
+                    d.tax,
+                    d.total
                 );
-                sum += t
-                    .tax
-                    .amount
-                    .parse::<rust_decimal::Decimal>()
-                    .unwrap_or_default();
+                for l in &d.lines {
+                    let period = match (l.period_start, l.period_end) {
+                        (Some(a), Some(b)) => format!("{a}..{b}"),
+                        _ => String::new(),
+                    };
+                    let parts: Vec<String> = l
+                        .breakups
+                        .iter()
+                        .map(|b| format!("{} {}% {}", b.name, b.rate, b.amount))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  {:>2} {:<16} {:<9} {:<22} {:>10}  tax {:>8}  {}",
+                        l.n,
+                        l.schedule.as_deref().unwrap_or(""),
+                        l.product,
+                        period,
+                        l.amount,
+                        l.tax,
+                        parts.join(", ")
+                    );
+                }
             }
-            let _ = writeln!(
-                out,
-                "  subtotal {subtotal}, tax {sum}, total {}",
-                subtotal + sum
-            );
-        }
-        Err(e) => {
-            let _ = writeln!(out, "  tax plugin failed: {e}");
+            if let Some(code) = &acct.code {
+                let _ = writeln!(
+                    out,
+                    "
+{} failed: {code}: {}",
+                    acct.account,
+                    acct.message.as_deref().unwrap_or("")
+                );
+            }
         }
     }
     Ok(out)

@@ -130,12 +130,22 @@ fn demo_runs_into_a_sled_store() {
         out.contains("SO-1001/L1 PLATFORM: 13 schedules, billable total 12000.00"),
         "{out}"
     );
-    // The tax plugin (rules/demo/plugins/sales_tax.rhai: 8.25 % + 1.25 %, each rounded half-up) on
-    // the schedules ready by 2026-02-12: 548.39 → 45.24 + 6.85 = 52.09; 1000.00 → 82.50 + 12.50;
-    // SUPPORT 137.10 and ONBOARD 1500.00 are not taxable. Subtotal 3185.49, tax 147.09.
-    assert!(out.contains("tax    52.09"), "{out}");
+    // The invoice run FEB-2026 (rules/demo/invoicing.yaml: through 2026-02-12, auto-approved)
+    // bills ACME's schedules ready by then: PLATFORM 548.39 + 1000.00, SUPPORT 137.10, ONBOARD
+    // 1500.00 = 3185.49. The tax plugin (rules/demo/plugins/sales_tax.rhai: 8.25 % + 1.25 %, each
+    // rounded half-up) taxes only PLATFORM: 548.39 → 45.24 + 6.85 = 52.09; 1000.00 → 82.50 + 12.50
+    // = 95.00; tax 147.09. Numbered with the legal entity's prefix NW-, due net 30 → 2026-03-14.
     assert!(
-        out.contains("subtotal 3185.49, tax 147.09, total 3332.58"),
+        out.contains("invoice NW-000001 ACME (invoice:ACME#1) dated 2026-02-12 due 2026-03-14: subtotal 3185.49, tax 147.09, total 3332.58"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tax    52.09  IL State 8.25% 45.24, Springfield City 1.25% 6.85"),
+        "{out}"
+    );
+    // GLOBEX (net_45_eom: end of February + 45 days): SUITE 500.00 and MONITOR 49.00, untaxed.
+    assert!(
+        out.contains("invoice NW-000002 GLOBEX (invoice:GLOBEX#1) dated 2026-02-12 due 2026-04-14: subtotal 549.00, tax 0.00, total 549.00"),
         "{out}"
     );
     // The store is durable: reopen and read the same schedules.
