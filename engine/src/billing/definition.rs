@@ -96,6 +96,38 @@ impl Engine {
         self.execute_def(&def, clock, inv, pt, false)
     }
 
+    /// 04 §3.1 `run_scheduled`: every due occurrence ≤ `through` of the scheduled invoice runs,
+    /// in date, time, name order. An occurrence that already executed is a no-op (its stored
+    /// execution is returned again); every execution is returned.
+    pub fn run_scheduled(&self, through: NaiveDate) -> Result<Vec<RunExecution>> {
+        let defs = self.invoice_run_defs()?;
+        let mut due: Vec<(NaiveDate, chrono::NaiveTime, String, usize)> = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            if d.kind != RunType::Scheduled {
+                continue;
+            }
+            let Some(s) = &d.schedule else { continue };
+            let time = s.start_time().unwrap_or_default();
+            for on in crate::invoicing::occurrences::occurrences_through(s, through) {
+                due.push((on, time, d.name.clone(), i));
+            }
+        }
+        due.sort();
+        let mut out = Vec::with_capacity(due.len());
+        for (on, _, _, i) in due {
+            let def = &defs[i];
+            let Some(dates) = def
+                .schedule
+                .as_ref()
+                .and_then(|s| crate::invoicing::occurrences::run_dates(s, on))
+            else {
+                continue;
+            };
+            out.push(self.execute_def(def, on, dates.invoice_date, dates.process_through, true)?);
+        }
+        Ok(out)
+    }
+
     /// Execute a definition with resolved dates on `on`.
     pub fn execute_def(
         &self,

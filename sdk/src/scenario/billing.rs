@@ -16,6 +16,7 @@ use reckon_engine::{Engine, EngineError};
 /// The action steps this module owns.
 pub(super) const ACTIONS: &[&str] = &[
     "invoice_run",
+    "run_scheduled",
     "approve",
     "cancel_invoice",
     "cancel_credit_memo",
@@ -41,6 +42,12 @@ const CREDIT_MEMO: Ty = Ty::Obj(&[
     ),
     opt("approve", Ty::Bool, "approve at once (default false)"),
 ]);
+
+const RUN_SCHEDULED: Ty = Ty::Obj(&[req(
+    "through",
+    Ty::Date,
+    "execute every due occurrence on or before this date",
+)]);
 
 const TABLE_BY_ACCOUNT: Ty = Ty::Obj(&[
     req("account", Ty::Text, "the bill-to account"),
@@ -86,6 +93,7 @@ const RUN: Ty = Ty::Obj(&[
 #[derive(Debug, Clone)]
 pub(super) enum Action {
     InvoiceRun(serde_yaml::Value),
+    RunScheduled(serde_yaml::Value),
     Approve(String),
     CancelInvoice(String),
     CancelCreditMemo(String),
@@ -131,6 +139,10 @@ pub(super) fn parse_action(
         "credit_memo" => {
             CREDIT_MEMO.check(v, path, findings);
             Action::CreditMemo(v.to_value())
+        }
+        "run_scheduled" => {
+            RUN_SCHEDULED.check(v, path, findings);
+            Action::RunScheduled(v.to_value())
         }
         _ => {
             Ty::Text.check(v, path, findings);
@@ -233,6 +245,9 @@ fn str_of(v: &serde_yaml::Value, k: &str) -> Option<String> {
 pub(super) fn describe(a: &Action) -> String {
     match a {
         Action::InvoiceRun(v) => format!("invoice_run {}", str_of(v, "name").unwrap_or_default()),
+        Action::RunScheduled(v) => {
+            format!("run_scheduled {}", str_of(v, "through").unwrap_or_default())
+        }
         Action::Approve(r) => format!("approve {r}"),
         Action::CancelInvoice(r) => format!("cancel_invoice {r}"),
         Action::CancelCreditMemo(r) => format!("cancel_credit_memo {r}"),
@@ -246,7 +261,7 @@ pub(super) fn describe(a: &Action) -> String {
 /// The step's own date (08: `entered`, `on`, `date`, `invoice_date`, `through`).
 pub(super) fn own_date(a: &Action) -> Option<NaiveDate> {
     let v = match a {
-        Action::InvoiceRun(v) | Action::CreditMemo(v) => v,
+        Action::InvoiceRun(v) | Action::CreditMemo(v) | Action::RunScheduled(v) => v,
         _ => return None,
     };
     ["entered", "on", "date", "invoice_date", "through"]
@@ -259,6 +274,7 @@ pub(super) fn own_date(a: &Action) -> Option<NaiveDate> {
 pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(), EngineError> {
     match a {
         Action::InvoiceRun(v) => engine.invoice_run_step(v, clock).map(|_| ()),
+        Action::RunScheduled(_) => engine.run_scheduled(clock).map(|_| ()),
         Action::Approve(r) => engine.approve(r, clock).map(|_| ()),
         Action::CancelInvoice(r) => engine.cancel_invoice(r).map(|_| ()),
         Action::CancelCreditMemo(r) => engine.cancel_credit_memo(r).map(|_| ()),
