@@ -1,5 +1,6 @@
 //! Reckon's integration suite: one test binary, one module per concern.
 
+mod billing;
 mod cli;
 mod durability;
 mod garbled;

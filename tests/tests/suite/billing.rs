@@ -1,0 +1,280 @@
+//! Invoicing invariants (04) over random sequences of runs, approvals, cancellations and
+//! deletions: no schedule is ever on two live documents, schedule statuses follow their
+//! documents, line taxes always sum to the header, and numbers are gapless and never reused.
+
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use reckon_engine::billing::{DocStatus, DocType, Document};
+use reckon_engine::model::{Account, Order};
+use reckon_engine::rules::RuleLoader;
+use reckon_engine::store::MemStore;
+use reckon_engine::{Engine, RuleSet, ScheduleStatus};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+const RULES: &str = r#"
+billing_preferences:
+  - {name: bdom1, default: true, billing_cycle_start: billing_day_of_month, billing_day_of_month: 1}
+products:
+  - {code: FEE, name: Fee, price_type: one_time, selling_frequency: one_time, billing_frequency: one_time, billing_rule: advance, taxable: true, tax_code: T}
+  - {code: SUB, name: Subscription, price_type: recurring, list_price: "10.00", selling_frequency: monthly, billing_frequency: monthly, billing_rule: advance, taxable: true, tax_code: T}
+  - {code: INCL, name: Inclusive fee, price_type: one_time, selling_frequency: one_time, billing_frequency: one_time, billing_rule: advance, taxable: true, tax_inclusive: true, tax_code: T}
+tax_rates:
+  - {tax_code: T, country: US, level: state, name: State, rate: "7.5"}
+  - {tax_code: T, country: US, level: city, name: City, rate: "1.25"}
+"#;
+
+fn rules() -> RuleSet {
+    let mut l = RuleLoader::new();
+    l.add_text("billing-properties.yaml", RULES);
+    l.finish().expect("rules")
+}
+
+const ACCOUNTS: [&str; 3] = ["A", "B", "C"];
+
+fn date(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2016, m, d).expect("date")
+}
+
+/// A generated line: (account, product, price in cents, start month, months).
+type LineSpec = (usize, usize, i64, u32, u32);
+
+fn line_spec() -> impl Strategy<Value = LineSpec> {
+    (0usize..3, 0usize..3, -5_000i64..20_000, 1u32..=6, 1u32..=4)
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Run {
+        through: u32,
+        memo: usize,
+        approve: bool,
+    },
+    Approve(usize),
+    Cancel(usize),
+    Delete(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (1u32..=9, 0usize..3, any::<bool>()).prop_map(|(through, memo, approve)| Op::Run { through, memo, approve }),
+        2 => (0usize..64).prop_map(Op::Approve),
+        1 => (0usize..64).prop_map(Op::Cancel),
+        1 => (0usize..64).prop_map(Op::Delete),
+    ]
+}
+
+fn book(engine: &Engine, lines: &[LineSpec]) {
+    for a in ACCOUNTS {
+        let acct: Account = serde_yaml::from_str(&format!(
+            "{{id: {a}, currency: USD, locations: [{{id: HQ, country: US}}]}}"
+        ))
+        .expect("account");
+        engine.upsert_account(acct).expect("upsert");
+    }
+    for (i, (a, p, cents, start, months)) in lines.iter().enumerate() {
+        let product = ["FEE", "SUB", "INCL"][*p];
+        let price = Decimal::new(*cents, 2);
+        let (end, price) = if product == "SUB" {
+            let end = date(*start + months, 1).pred_opt().expect("date");
+            (format!(", end: {end}"), String::new())
+        } else {
+            (String::new(), format!(", net_price: \"{price}\""))
+        };
+        let order: Order = serde_yaml::from_str(&format!(
+            "{{id: O-{i}, account: {}, location: HQ, order_date: 2016-01-01, lines: [{{id: L1, product: {product}, start: {}{end}{price}}}]}}",
+            ACCOUNTS[*a],
+            date(*start, 1)
+        ))
+        .expect("order");
+        engine.submit_order(order).expect("submit");
+        engine
+            .activate(&format!("O-{i}"), date(1, 1))
+            .expect("activate");
+    }
+}
+
+fn all_documents(engine: &Engine) -> Vec<Document> {
+    let mut out = Vec::new();
+    for t in [DocType::Invoice, DocType::CreditMemo] {
+        for a in ACCOUNTS {
+            out.extend(engine.documents(t, a).expect("documents"));
+        }
+    }
+    out
+}
+
+fn check_invariants(engine: &Engine, lines: usize) -> Result<(), TestCaseError> {
+    let docs = all_documents(engine);
+    // 1. Exactly-once: a schedule is on at most one non-cancelled document line.
+    let mut on: BTreeMap<String, (String, DocStatus)> = BTreeMap::new();
+    for d in docs.iter().filter(|d| d.status != DocStatus::Cancelled) {
+        for l in &d.lines {
+            if let Some(s) = &l.schedule {
+                let prev = on.insert(s.clone(), (d.reference(), d.status));
+                prop_assert!(
+                    prev.is_none(),
+                    "{s} billed twice: {prev:?} and {}",
+                    d.reference()
+                );
+            }
+        }
+        // 2. Line taxes sum to the header; lines' totals to the total; total = subtotal − discount + tax.
+        let tax: Decimal = d.lines.iter().map(|l| l.tax).sum();
+        let total: Decimal = d.lines.iter().map(|l| l.total).sum();
+        prop_assert_eq!(tax, d.tax, "{} line taxes", d.reference());
+        prop_assert_eq!(total, d.total, "{} line totals", d.reference());
+        prop_assert_eq!(d.subtotal - d.discount + d.tax, d.total);
+        prop_assert!(d.total >= Decimal::ZERO || d.doc_type == DocType::Invoice);
+        let breakups: Decimal = d.tax_breakups.iter().map(|b| b.amount).sum();
+        if d.error_status.is_none() {
+            prop_assert_eq!(breakups, d.tax, "{} break-ups", d.reference());
+        }
+    }
+    // 3. Statuses follow the documents.
+    for i in 0..lines {
+        for s in engine.schedules(&format!("O-{i}/L1")).expect("schedules") {
+            let want = match on.get(&s.id) {
+                None => ScheduleStatus::PendingBilling,
+                Some((_, DocStatus::Draft)) => ScheduleStatus::PendingInvoiced,
+                Some((_, _)) => ScheduleStatus::Invoiced,
+            };
+            prop_assert_eq!(s.status, want, "{}", s.id);
+            prop_assert_eq!(s.invoice.clone(), on.get(&s.id).map(|(r, _)| r.clone()));
+        }
+    }
+    // 4. Numbers: unique, and per document type exactly 1..=N (gapless, cancelled keep theirs).
+    for (t, prefix) in [(DocType::Invoice, "INV-"), (DocType::CreditMemo, "CM-")] {
+        let mut seen = BTreeSet::new();
+        for d in docs.iter().filter(|d| d.doc_type == t) {
+            if let Some(n) = &d.number {
+                let seq: u64 = n
+                    .strip_prefix(prefix)
+                    .and_then(|x| x.parse().ok())
+                    .ok_or_else(|| TestCaseError::fail(format!("number {n}")))?;
+                prop_assert!(seen.insert(seq), "{n} issued twice");
+                prop_assert!(d.status != DocStatus::Draft, "{n} on a draft");
+            }
+        }
+        let expected: BTreeSet<u64> = (1..=seen.len() as u64).collect();
+        prop_assert_eq!(seen, expected, "{} numbers have a gap", prefix);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_schedule_is_billed_twice_and_documents_stay_consistent(
+        lines in prop::collection::vec(line_spec(), 1..8),
+        ops in prop::collection::vec(op(), 1..24),
+    ) {
+        let engine = Engine::new(Arc::new(MemStore::new()), rules());
+        book(&engine, &lines);
+        check_invariants(&engine, lines.len())?;
+        for (i, op) in ops.iter().enumerate() {
+            let docs: Vec<String> = all_documents(&engine).iter().map(Document::reference).collect();
+            let pick = |k: usize| docs.get(k % docs.len().max(1)).cloned();
+            match op {
+                Op::Run { through, memo, approve } => {
+                    let step: serde_yaml::Value = serde_yaml::from_str(&format!(
+                        "{{name: R{i}, process_through: {}, invoice_date: {}, credit_memo_creation: {}, auto_approve: {approve}}}",
+                        date(*through, 28),
+                        date(*through, 28),
+                        ["single_for_negative_invoice", "per_negative_schedule", "per_invoice"][*memo],
+                    )).expect("step");
+                    engine.invoice_run_step(&step, date(*through, 28)).expect("run");
+                }
+                // Refusals (not a draft, has applications, …) are expected outcomes here; the
+                // invariants below must hold either way.
+                Op::Approve(k) => if let Some(r) = pick(*k) { let _ = engine.approve(&r, date(9, 30)); },
+                Op::Cancel(k) => if let Some(r) = pick(*k) {
+                    let _ = if r.starts_with("invoice:") { engine.cancel_invoice(&r) } else { engine.cancel_credit_memo(&r) };
+                },
+                Op::Delete(k) => if let Some(r) = pick(*k) { let _ = engine.delete_document(&r); },
+            }
+            check_invariants(&engine, lines.len())?;
+        }
+    }
+}
+
+/// NUM-GAPLESS (04 §14): approve A; B fails on tax; approve C → A INV-000001, C INV-000002; B,
+/// once its tax is fixed, INV-000003; C cancelled keeps its number and the next is INV-000004.
+#[test]
+fn numbering_is_gapless_across_a_tax_failure() {
+    let base = r#"
+products:
+  - {code: OK, name: Untaxed, price_type: one_time, selling_frequency: one_time, billing_frequency: one_time, billing_rule: advance}
+  - {code: TX, name: Taxed, price_type: one_time, selling_frequency: one_time, billing_frequency: one_time, billing_rule: advance, taxable: true, tax_code: NEW}
+"#;
+    let load = |extra: &str| {
+        let mut l = RuleLoader::new();
+        l.add_text("gapless.yaml", &format!("{base}{extra}"));
+        l.finish().expect("rules")
+    };
+    let mut engine = Engine::new(Arc::new(MemStore::new()), load(""));
+    for (a, product) in [("A", "OK"), ("B", "TX"), ("C", "OK"), ("D", "OK")] {
+        let acct: Account = serde_yaml::from_str(&format!(
+            "{{id: {a}, currency: USD, locations: [{{id: HQ, country: US}}]}}"
+        ))
+        .expect("account");
+        engine.upsert_account(acct).expect("upsert");
+        let order: Order = serde_yaml::from_str(&format!(
+            "{{id: O-{a}, account: {a}, order_date: 2016-03-01, lines: [{{id: L1, product: {product}, net_price: \"10.00\", start: 2016-03-01}}]}}"
+        ))
+        .expect("order");
+        engine.submit_order(order).expect("submit");
+        engine
+            .activate(&format!("O-{a}"), date(3, 1))
+            .expect("activate");
+    }
+    let step: serde_yaml::Value = serde_yaml::from_str(
+        "{name: MARCH, process_through: 2016-03-31, invoice_date: 2016-03-31}",
+    )
+    .expect("step");
+    engine.invoice_run_step(&step, date(3, 31)).expect("run");
+    let number = |e: &Engine, r: &str| e.document(r).expect("read").expect("doc").number;
+    engine
+        .approve("invoice:A#1", date(4, 1))
+        .expect("approve A");
+    let err = engine
+        .approve("invoice:B#1", date(4, 1))
+        .expect_err("B has no tax rate");
+    assert_eq!(err.code(), "tax_calculation_error", "{err}");
+    let b = engine.document("invoice:B#1").expect("read").expect("doc");
+    assert_eq!(b.status, DocStatus::Draft);
+    assert_eq!(b.error_status.as_deref(), Some("tax_calculation_error"));
+    assert_eq!(b.number, None);
+    engine
+        .approve("invoice:C#1", date(4, 1))
+        .expect("approve C");
+    assert_eq!(
+        number(&engine, "invoice:A#1").as_deref(),
+        Some("INV-000001")
+    );
+    assert_eq!(
+        number(&engine, "invoice:C#1").as_deref(),
+        Some("INV-000002")
+    );
+    // Fix B's tax: the rate exists from now on; approval retries tax and takes the next number.
+    engine.set_rules(load(
+        "tax_rates:\n  - {tax_code: NEW, country: US, level: state, name: State, rate: \"10\"}\n",
+    ));
+    let b = engine
+        .approve("invoice:B#1", date(4, 2))
+        .expect("approve B");
+    assert_eq!(b.number.as_deref(), Some("INV-000003"));
+    assert_eq!(b.tax, Decimal::new(100, 2));
+    assert_eq!(b.error_status, None);
+    engine.cancel_invoice("invoice:C#1").expect("cancel C");
+    assert_eq!(
+        number(&engine, "invoice:C#1").as_deref(),
+        Some("INV-000002")
+    );
+    let d = engine
+        .approve("invoice:D#1", date(4, 3))
+        .expect("approve D");
+    assert_eq!(d.number.as_deref(), Some("INV-000004"));
+}
