@@ -74,6 +74,9 @@ enum Command {
         /// Run the plugin benchmarks (07 §12) instead, with this many calls per measurement.
         #[arg(long)]
         plugins: Option<usize>,
+        /// Run the invoice-run benchmark (04) instead, over this many accounts × 10 schedules.
+        #[arg(long)]
+        invoices: Option<usize>,
     },
 }
 
@@ -268,6 +271,17 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 out,
                 "{}",
                 crate::bench_plugins::run(std::path::Path::new("plugins/examples"), calls)
+            )?;
+            Ok(0)
+        }
+        Command::Bench {
+            invoices: Some(accounts),
+            ..
+        } => {
+            write!(
+                out,
+                "{}",
+                crate::bench_invoices::run(std::path::Path::new("plugins/examples"), accounts)
             )?;
             Ok(0)
         }

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod bench_invoices;
 pub mod bench_plugins;
 pub mod cli;
 pub mod demo;

@@ -1,0 +1,227 @@
+//! `reckon bench --invoices N`: an invoice run over a synthetic book of N accounts × 10 ready
+//! schedules (04 item 10; 07 §12 B5), with same-run baselines: the sled store against the
+//! in-memory store, and the WASM tax plugin (`tax-us`) and Rhai grouping against the built-ins.
+//! Building the book is not timed; each measured run bills a fresh copy of it.
+
+use chrono::NaiveDate;
+use reckon_engine::model::{Account, Order};
+use reckon_engine::rules::{RuleLoader, RuleSet};
+use reckon_engine::store::{MemStore, SledStore, Store};
+use reckon_engine::Engine;
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+const SCHEDULES: usize = 10;
+
+fn rules_text(callbacks: &str) -> String {
+    format!(
+        r#"
+system: {{batch_size: 500}}
+billing_preferences:
+  - {{name: bdom1, default: true, billing_cycle_start: billing_day_of_month, billing_day_of_month: 1}}
+products:
+  - {{code: SAAS, name: Platform, price_type: recurring, list_price: "120.00", selling_frequency: monthly, billing_frequency: monthly, billing_rule: advance, taxable: true, tax_code: SAAS}}
+tax_rates:
+  - {{tax_code: SAAS, country: US, region: CA, level: state, name: CA State, rate: "6.25"}}
+  - {{tax_code: SAAS, country: US, region: CA, city: San Francisco, level: county, name: SF County, rate: "1.25"}}
+  - {{tax_code: SAAS, country: US, region: CA, city: San Francisco, level: city, name: SF City, rate: "1.125"}}
+{callbacks}
+"#
+    )
+}
+
+fn load_rules(callbacks: &str) -> Result<(RuleSet, reckon_plugin_host::PluginSet), String> {
+    let mut l = RuleLoader::new();
+    l.add_text("bench-invoices.yaml", &rules_text(callbacks));
+    let rules = l.finish().map_err(|e| format!("bench rules: {}", e[0]))?;
+    let plugins =
+        reckon_plugin_host::load(&rules).map_err(|e| format!("bench plugins: {}", e[0]))?;
+    Ok((rules, plugins))
+}
+
+/// One measured configuration.
+struct Measure {
+    label: &'static str,
+    seconds: f64,
+    schedules: u32,
+    invoices: u32,
+}
+
+fn book(engine: &Engine, accounts: usize) -> Result<(), String> {
+    let start = NaiveDate::from_ymd_opt(2026, 1, 1).ok_or("date")?;
+    let mut ids = Vec::with_capacity(accounts);
+    for a in 0..accounts {
+        let acct: Account = serde_yaml::from_str(&format!(
+            "{{id: A{a:06}, currency: USD, locations: [{{id: HQ, line1: 1 Market St, city: San Francisco, region: CA, country: US, postal_code: \"94105\"}}]}}"
+        ))
+        .map_err(|e| e.to_string())?;
+        engine.upsert_account(acct).map_err(|e| e.to_string())?;
+        let order: Order = serde_yaml::from_str(&format!(
+            // January to October 2026: SCHEDULES (10) monthly periods, billed in advance.
+            "{{id: O-{a}, account: A{a:06}, location: HQ, order_date: 2026-01-01, lines: [{{id: L1, product: SAAS, start: 2026-01-01, end: 2026-10-31}}]}}"
+        ))
+        .map_err(|e| e.to_string())?;
+        engine.submit_order(order).map_err(|e| e.to_string())?;
+        ids.push(format!("O-{a}"));
+    }
+    for chunk in ids.chunks(500) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        for r in engine
+            .activate_all(&refs, start)
+            .map_err(|e| e.to_string())?
+        {
+            r.map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+fn measure(
+    label: &'static str,
+    store: Arc<dyn Store>,
+    callbacks: &str,
+    accounts: usize,
+) -> Result<Measure, String> {
+    let (rules, plugins) = load_rules(callbacks)?;
+    let engine = Engine::new(store, rules).with_callbacks(Arc::new(plugins));
+    book(&engine, accounts)?;
+    let step: serde_yaml::Value = serde_yaml::from_str(
+        "{name: BENCH, process_through: 2026-12-31, invoice_date: 2026-12-31}",
+    )
+    .map_err(|e| e.to_string())?;
+    let on = NaiveDate::from_ymd_opt(2026, 12, 31).ok_or("date")?;
+    let t0 = Instant::now();
+    let exec = engine
+        .invoice_run_step(&step, on)
+        .map_err(|e| e.to_string())?;
+    let seconds = t0.elapsed().as_secs_f64();
+    if exec.failed > 0 {
+        return Err(format!("{label}: {} accounts failed", exec.failed));
+    }
+    Ok(Measure {
+        label,
+        seconds,
+        schedules: exec.schedules,
+        invoices: exec.invoices,
+    })
+}
+
+/// Run the invoice-run benchmark over `accounts` accounts; `examples` is `plugins/examples`
+/// (built, for the WASM and Rhai configurations; they are skipped when it is not).
+pub fn run(examples: &Path, accounts: usize) -> String {
+    let mut out = String::new();
+    let tax_us = examples.join("dist/tax-us.wasm");
+    let grouping = examples.join("rhai/group_by_ready_date.rhai");
+    let wasm_tax = format!("callbacks:\n  tax: {{wasm: {}}}\n", tax_us.display());
+    let both = format!(
+        "callbacks:\n  tax: {{wasm: {}}}\n  invoice_grouping: {{rhai: {}}}\n",
+        tax_us.display(),
+        grouping.display()
+    );
+    let tmp = std::env::temp_dir().join(format!("reckon-bench-invoices-{}", std::process::id()));
+    let sled = |name: &str| -> Result<Arc<dyn Store>, String> {
+        let p = tmp.join(name);
+        let _ = std::fs::remove_dir_all(&p);
+        Ok(Arc::new(SledStore::open(&p).map_err(|e| e.to_string())?))
+    };
+    let mem = || -> Arc<dyn Store> { Arc::new(MemStore::new()) };
+    let mut configs: Vec<Result<Measure, String>> = vec![
+        measure("built-in tax, in-memory store", mem(), "", accounts),
+        sled("builtin").and_then(|s| {
+            measure(
+                "built-in tax, sled store (durable commits)",
+                s,
+                "",
+                accounts,
+            )
+        }),
+    ];
+    if tax_us.exists() {
+        configs.push(measure(
+            "WASM tax-us, in-memory store",
+            mem(),
+            &wasm_tax,
+            accounts,
+        ));
+        configs.push(sled("wasm").and_then(|s| {
+            measure(
+                "WASM tax-us, sled store (durable commits)",
+                s,
+                &wasm_tax,
+                accounts,
+            )
+        }));
+        configs.push(measure(
+            "WASM tax-us + Rhai grouping, in-memory store",
+            mem(),
+            &both,
+            accounts,
+        ));
+    } else {
+        let _ = writeln!(
+            out,
+            "WASM configurations skipped: build the examples with plugins/examples/build.sh"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = writeln!(
+        out,
+        "invoice run over {accounts} accounts × {SCHEDULES} ready schedules (one invoice each, taxed):"
+    );
+    let mut got = Vec::new();
+    for c in configs {
+        match c {
+            Ok(m) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<46} {:>8} schedules, {:>7} invoices in {:>7.3} s = {:>9.0} schedules/s",
+                    m.label,
+                    m.schedules,
+                    m.invoices,
+                    m.seconds,
+                    f64::from(m.schedules) / m.seconds
+                );
+                got.push(m);
+            }
+            Err(e) => {
+                let _ = writeln!(out, "  failed: {e}");
+            }
+        }
+    }
+    let secs = |label: &str| got.iter().find(|m| m.label == label).map(|m| m.seconds);
+    if let (Some(mem), Some(sled)) = (
+        secs("built-in tax, in-memory store"),
+        secs("built-in tax, sled store (durable commits)"),
+    ) {
+        let _ = writeln!(
+            out,
+            "  ratio sled / in-memory (built-in tax): {:.2}×",
+            sled / mem
+        );
+    }
+    if let (Some(b), Some(w)) = (
+        secs("built-in tax, in-memory store"),
+        secs("WASM tax-us, in-memory store"),
+    ) {
+        let _ = writeln!(
+            out,
+            "  ratio WASM tax / built-in tax (in-memory): {:.2}× — the plugin's share of the run: {:.0} %",
+            w / b,
+            100.0 * (w - b) / w
+        );
+    }
+    if let (Some(b), Some(p)) = (
+        secs("built-in tax, in-memory store"),
+        secs("WASM tax-us + Rhai grouping, in-memory store"),
+    ) {
+        let _ = writeln!(
+            out,
+            "  B5: tax-us + Rhai grouping / built-ins: {:.2}× — plugins' share of the run: {:.0} %",
+            p / b,
+            100.0 * (p - b) / p
+        );
+    }
+    out
+}
