@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod invoicing;
+
 /// One rule error: `file:line:col: code: path: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
@@ -247,6 +249,7 @@ impl RuleLoader {
     /// Validate everything added and build the rule set, or return every error found.
     pub fn finish(mut self) -> Result<RuleSet, Vec<RuleError>> {
         let mut set = RuleSet::default();
+        let refs = invoicing::References::collect(&self.rows, &self.entries);
         // Shape: each row / entry against its schema.
         let mut index: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut valid_rows = Vec::new();
@@ -336,6 +339,12 @@ impl RuleLoader {
             Ok(s) => set.system = s,
             Err(e) => self.errors.push(internal("system", &e)),
         }
+        // Rows the invoicing checks read, with their nodes (positions of nested keys).
+        let invoicing_rows: Vec<invoicing::Row> = valid_rows
+            .iter()
+            .filter(|r| invoicing::CHECKED.contains(&r.0))
+            .cloned()
+            .collect();
         // Typed rows.
         let mut pos_of: BTreeMap<(&str, String), (String, Node)> = BTreeMap::new();
         for (doc, file, node, path) in valid_rows {
@@ -397,6 +406,8 @@ impl RuleLoader {
             }
         }
         self.errors.extend(cross_checks(&set, &pos_of));
+        // The invoicing documents' own rules (04 §13), at the offending key of each row.
+        self.errors.extend(invoicing::check(&invoicing_rows, &refs));
         if self.errors.is_empty() {
             Ok(set)
         } else {

@@ -22,6 +22,8 @@ pub struct InvoicingError {
     pub code: Code,
     /// Index of the document row it concerns (`tax_rates[i]`, `numbering[i]`), when there is one.
     pub row: Option<usize>,
+    /// Index of a second row it concerns (the earlier of two overlapping or duplicate rows).
+    pub other: Option<usize>,
     /// The field path within the record or row (may be empty).
     pub field: String,
     /// What is wrong.
@@ -34,6 +36,7 @@ impl InvoicingError {
         InvoicingError {
             code,
             row: None,
+            other: None,
             field: field.into(),
             message: message.into(),
         }
@@ -42,6 +45,12 @@ impl InvoicingError {
     /// The same error, about row `i` of its document.
     pub fn at_row(mut self, i: usize) -> Self {
         self.row = Some(i);
+        self
+    }
+
+    /// The same error, also naming row `i` (the one it clashes with).
+    pub fn with_other(mut self, i: usize) -> Self {
+        self.other = Some(i);
         self
     }
 
@@ -56,6 +65,9 @@ impl fmt::Display for InvoicingError {
         write!(f, "{}", self.code)?;
         if let Some(r) = self.row {
             write!(f, ": row {r}")?;
+        }
+        if let Some(o) = self.other {
+            write!(f, " (and row {o})")?;
         }
         if !self.field.is_empty() {
             write!(f, ": {}", self.field)?;

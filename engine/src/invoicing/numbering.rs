@@ -247,7 +247,8 @@ fn duplicate(document: DocumentKind, entity: Option<&str>) -> InvoicingError {
 }
 
 /// The rules check of the `numbering` table: every format parses, and no two rows share
-/// (document, legal entity). Errors carry the row index (the later row for duplicates).
+/// (document, legal entity). Errors carry the row index (the later row for duplicates, with the
+/// first in `other`).
 pub fn check_numbering(rows: &[NumberingRow]) -> Result<(), Vec<InvoicingError>> {
     let mut out = Vec::new();
     for (j, r) in rows.iter().enumerate() {
@@ -256,11 +257,15 @@ pub fn check_numbering(rows: &[NumberingRow]) -> Result<(), Vec<InvoicingError>>
                 out.push(e.at_row(j));
             }
         }
-        if rows[..j]
+        if let Some(first) = rows[..j]
             .iter()
-            .any(|p| p.document == r.document && p.legal_entity == r.legal_entity)
+            .position(|p| p.document == r.document && p.legal_entity == r.legal_entity)
         {
-            out.push(duplicate(r.document, r.legal_entity.as_deref()).at_row(j));
+            out.push(
+                duplicate(r.document, r.legal_entity.as_deref())
+                    .at_row(j)
+                    .with_other(first),
+            );
         }
     }
     if out.is_empty() {
@@ -450,7 +455,10 @@ mod tests {
         ];
         let e = check_numbering(&rows).unwrap_err();
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].code, e[0].row), (Code::DuplicateNumbering, Some(2)));
+        assert_eq!(
+            (e[0].code, e[0].row, e[0].other),
+            (Code::DuplicateNumbering, Some(2), Some(0))
+        );
         let e = resolve(&rows, DocumentKind::Invoice, &entity("US1", None)).unwrap_err();
         assert_eq!(e.code, Code::DuplicateNumbering);
         let rows = vec![

@@ -405,7 +405,7 @@ pub fn is_exempt(
 /// The checks of the `tax_rates` table: `bad_tax_rate` (rate outside 0–100, `expires` before
 /// `effective`, an empty tax code) and `overlapping_tax_rates` (two rows sharing a tax code with
 /// the same jurisdiction, level and name — compared case-insensitively — whose periods overlap;
-/// reported on the later row). Errors carry the row index.
+/// reported on the later row, naming the earlier one in `other`). Errors carry the row index.
 pub fn check_rates(rates: &[TaxRate]) -> Result<(), Vec<InvoicingError>> {
     let mut out = Vec::new();
     for (i, r) in rates.iter().enumerate() {
@@ -466,12 +466,13 @@ pub fn check_rates(rates: &[TaxRate]) -> Result<(), Vec<InvoicingError>> {
                         Code::OverlappingTaxRates,
                         "effective",
                         format!(
-                            "tax code {code}, level {}, name `{}`: overlaps row {i} in time",
+                            "tax code {code}, level {}, name `{}`: overlaps an earlier row in time",
                             b.level,
                             b.display_name()
                         ),
                     )
-                    .at_row(j),
+                    .at_row(j)
+                    .with_other(i),
                 );
             }
         }
@@ -817,7 +818,10 @@ mod tests {
         b.effective = Some(d("2016-06-30"));
         let e = check_rates(&[a.clone(), b.clone()]).unwrap_err();
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].code, e[0].row), (Code::OverlappingTaxRates, Some(1)));
+        assert_eq!(
+            (e[0].code, e[0].row, e[0].other),
+            (Code::OverlappingTaxRates, Some(1), Some(0))
+        );
         b.effective = Some(d("2016-07-01"));
         assert!(check_rates(&[a.clone(), b.clone()]).is_ok());
         // Same period but another level, name, code or jurisdiction: no overlap.
