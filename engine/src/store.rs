@@ -125,10 +125,11 @@ impl SledStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = match sled::open(path) {
             Ok(db) => db,
-            // sled 0.34 can fail to open after a kill during snapshot generation, on the
-            // half-written `snap.*.generating` file (sled issues #1527, #1533). That file is an
-            // unfinished cache of the log, never the only copy of a commit: set it aside and
-            // recover from the previous snapshot and the log.
+            // sled 0.34 fails to open after a kill during snapshot generation: it takes the
+            // half-written `snap.*.generating` file for the newest snapshot (sled issues #1527,
+            // #1533; our kill tests hit it). That file is an unfinished cache of the log, never
+            // the only copy of a commit: set it aside and recover from the previous snapshot and
+            // the log.
             Err(sled::Error::Corruption { .. }) if set_aside_partial_snapshots(path) > 0 => {
                 sled::open(path).map_err(backend)?
             }
@@ -152,7 +153,9 @@ impl SledStore {
     }
 }
 
-/// Rename every `snap.*.generating` file in `path` to `*.partial` (kept for inspection); how many.
+/// Move every `snap.*.generating` file in `path` out of sled's snapshot namespace (sled reads any
+/// file named `snap.*`, the newest name first): renamed `partial-snap.*`, kept for
+/// inspection. Returns how many.
 fn set_aside_partial_snapshots(path: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
@@ -161,7 +164,7 @@ fn set_aside_partial_snapshots(path: &Path) -> usize {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with("snap.") && name.ends_with(".generating") {
-            let to = path.join(format!("{name}.partial"));
+            let to = path.join(format!("partial-{name}"));
             if std::fs::rename(e.path(), &to).is_ok() {
                 tracing::warn!(file = %name, "store: set aside a partial sled snapshot after a crash");
                 n += 1;

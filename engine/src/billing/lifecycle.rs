@@ -228,7 +228,7 @@ impl Engine {
         Ok(number)
     }
 
-    /// Schedules of `doc`'s lines → `to`; `billed` keeps or drops the exactly-once entry. Only
+    /// Schedules of `doc`'s lines → `to`, linked to it when `billed`, unlinked otherwise. Only
     /// live schedules move (superseded and cancelled ones keep their status, 03 A.6).
     fn set_schedule_status(
         &self,
@@ -253,9 +253,6 @@ impl Engine {
             let Some(mut s) = tx.get::<Schedule>(&k)? else {
                 continue;
             };
-            if !billed {
-                tx.delete(keys::billed(id));
-            }
             if matches!(
                 s.status,
                 ScheduleStatus::Superseded | ScheduleStatus::Cancelled

@@ -1,5 +1,5 @@
 //! Invoicing records (04 §1): invoices and credit memos share one [`Document`] shape, told apart
-//! by [`DocType`]; run executions; the store keys and the exactly-once index.
+//! by [`DocType`]; run executions; the store keys.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -296,11 +296,6 @@ pub(crate) mod keys {
     /// Prefix of an account's documents of one type.
     pub fn documents(t: DocType, account: &str) -> Vec<u8> {
         join(&["doc", t.as_str(), account, ""])
-    }
-
-    /// The exactly-once index: schedule id → the document line that bills it.
-    pub fn billed(schedule: &str) -> Vec<u8> {
-        join(&["billed", schedule])
     }
 
     /// Last sequence value of a numbering key (04 §7).

@@ -2,10 +2,10 @@
 //! tax → due date → suppression → drafts → auto-approval → `last_invoice_through`, per bill-to
 //! account, each account atomic, accounts in id order, `system.batch_size` accounts per commit.
 //!
-//! **Exactly-once.** A schedule is billed only when no `billed/SCHEDULE` index entry exists; the
-//! entry, the document and the schedule's status change are written in the same commit, and
-//! every invoicing writer holds [`Engine::billing_lock`], so reruns, overlapping runs and a
-//! crash-and-resume never bill a schedule twice.
+//! **Exactly-once.** A schedule's own record (one key per schedule id) is the unique index: it is
+//! billed only while it is `pending_billing` with no `invoice`, and its new status and document
+//! ref are written in the same commit as the document. Every invoicing writer holds the engine's
+//! billing lock, so reruns, overlapping runs and a crash-and-resume never bill a schedule twice.
 
 use super::records::{keys, AccountOutcome, DocLine, DocStatus, DocType, Document, RunExecution};
 use super::tx::Tx;
@@ -250,7 +250,7 @@ impl Engine {
             {
                 continue;
             }
-            if self.store.get(&keys::billed(&s.id))?.is_some() {
+            if s.invoice.is_some() {
                 continue;
             }
             let asset = match assets.get(&s.line) {
@@ -389,21 +389,25 @@ impl Engine {
             }
             let r = p.doc.reference();
             for c in &p.cands {
-                let bk = keys::billed(&c.schedule.id);
-                if tx.raw(&bk).map_err(Failed::Engine)?.is_some() {
+                // The schedule's own record is the exactly-once index: it is billed here only if,
+                // read through this commit, it is still pending and on no document.
+                let (order, line) =
+                    crate::engine::split_line_ref(&c.schedule.line).unwrap_or_default();
+                let k = schedule_key(order, line, c.schedule.seq);
+                let current: Option<Schedule> = tx.get(&k).map_err(Failed::Engine)?;
+                let Some(mut s) = current
+                    .filter(|s| s.status == ScheduleStatus::PendingBilling && s.invoice.is_none())
+                else {
                     return Err(Failed::Engine(EngineError::refused(
                         Code::InvalidRecord,
                         c.schedule.id.clone(),
                         "status",
-                        "schedule already billed (exactly-once index)",
+                        "schedule already billed or no longer pending (exactly-once)",
                     )));
-                }
-                tx.put(bk, &r);
-                let mut s = c.schedule.clone();
+                };
                 s.status = ScheduleStatus::PendingInvoiced;
                 s.invoice = Some(r.clone());
-                let (order, line) = crate::engine::split_line_ref(&s.line).unwrap_or_default();
-                tx.put(schedule_key(order, line, s.seq), &s);
+                tx.put(k, &s);
             }
             tx.put(keys::document(p.doc.doc_type, account, seq), &p.doc);
             outcome.documents.push(r);
@@ -423,7 +427,10 @@ impl Engine {
             }
         }
         // Step 13.
-        tx.put(key(&["lit", account]), &opts.process_through);
+        update_account_billing(tx, account, |ab| {
+            ab.last_invoice_through = Some(opts.process_through);
+        })
+        .map_err(Failed::Engine)?;
         Ok((outcome, planned))
     }
 
@@ -692,10 +699,40 @@ impl From<EngineError> for Failed {
     }
 }
 
+/// An account's invoicing counters, one record per account: the `#n` of its last invoice and
+/// credit memo, and `last_invoice_through` (04 §3.3 step 13).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct AccountBilling {
+    pub invoices: u32,
+    pub credit_memos: u32,
+    pub last_invoice_through: Option<NaiveDate>,
+}
+
+fn account_billing_key(account: &str) -> Vec<u8> {
+    key(&["acctbill", account])
+}
+
+/// Update an account's counters in `tx`.
+pub(crate) fn update_account_billing<T>(
+    tx: &mut Tx<'_>,
+    account: &str,
+    f: impl FnOnce(&mut AccountBilling) -> T,
+) -> Result<T> {
+    let k = account_billing_key(account);
+    let mut ab: AccountBilling = tx.get(&k)?.unwrap_or_default();
+    let out = f(&mut ab);
+    tx.put(k, &ab);
+    Ok(out)
+}
+
 /// The next `#n` of an account's documents of one type.
 pub(crate) fn next_seq(tx: &mut Tx<'_>, t: DocType, account: &str) -> Result<u32> {
-    let k = key(&["docseq", t.as_str(), account]);
-    let n = tx.get::<u32>(&k)?.unwrap_or(0) + 1;
-    tx.put(k, &n);
-    Ok(n)
+    update_account_billing(tx, account, |ab| {
+        let n = match t {
+            DocType::Invoice => &mut ab.invoices,
+            DocType::CreditMemo => &mut ab.credit_memos,
+        };
+        *n += 1;
+        *n
+    })
 }

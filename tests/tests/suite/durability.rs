@@ -25,6 +25,17 @@ fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 1).expect("valid")
 }
 
+/// The files of a store folder (for a failed reopen's message).
+fn store_files(store: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(store)
+        .map(|d| {
+            d.flatten()
+                .map(|f| f.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_refused_activation_writes_nothing_and_can_be_fixed() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -137,14 +148,10 @@ fn kill_during_activation_loses_nothing_acknowledged() {
         acked.extend(reader.join().expect("reader"));
         // Reopen: every acknowledged order is complete; every order is all or nothing.
         let r = Reckon::open(&store).unwrap_or_else(|e| {
-            let files: Vec<String> = std::fs::read_dir(&store)
-                .map(|d| {
-                    d.flatten()
-                        .map(|f| f.file_name().to_string_lossy().into_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            panic!("cycle {cycle} (seed {seed}): reopen failed: {e}; store files: {files:?}")
+            panic!(
+                "cycle {cycle} (seed {seed}): reopen failed: {e}; store files: {:?}",
+                store_files(&store)
+            )
         });
         for id in &acked {
             let o = r
@@ -395,8 +402,12 @@ fn kill_during_invoice_runs_bills_once_and_numbers_without_gaps() {
                 acked.push(m);
             }
         }
-        let r = Reckon::open(&store)
-            .unwrap_or_else(|e| panic!("cycle {cycle} (seed {seed}): reopen failed: {e}"));
+        let r = Reckon::open(&store).unwrap_or_else(|e| {
+            panic!(
+                "cycle {cycle} (seed {seed}): reopen failed: {e}; store files: {:?}",
+                store_files(&store)
+            )
+        });
         check_billing(&r, &acked, &format!("cycle {cycle} (seed {seed})"));
         if finished {
             assert_eq!(
