@@ -365,7 +365,10 @@ impl Engine {
         };
         let mut new_invoice_of_group: HashMap<String, String> = HashMap::new();
         for p in &mut planned {
-            self.tax_document(&mut p.doc, opts.dry_run)
+            let Some(account_record) = p.cands.first().map(|c| c.account.clone()) else {
+                continue;
+            };
+            self.tax_document_of(&mut p.doc, &account_record, opts.dry_run)
                 .map_err(Failed::Engine)?;
             p.doc.due_date = Some(self.due_date_of(&p.doc));
             if p.doc.doc_type == DocType::Invoice {
@@ -394,7 +397,15 @@ impl Engine {
                 let (order, line) =
                     crate::engine::split_line_ref(&c.schedule.line).unwrap_or_default();
                 let k = schedule_key(order, line, c.schedule.seq);
-                let current: Option<Schedule> = tx.get(&k).map_err(Failed::Engine)?;
+                // Unless this commit already wrote it, the record is the one selection read under
+                // the same lock.
+                let current: Option<Schedule> = match tx.staged(&k) {
+                    Some(v) => v
+                        .map(|v| crate::engine::decode(&k, &v))
+                        .transpose()
+                        .map_err(Failed::Engine)?,
+                    None => Some(c.schedule.clone()),
+                };
                 let Some(mut s) = current
                     .filter(|s| s.status == ScheduleStatus::PendingBilling && s.invoice.is_none())
                 else {

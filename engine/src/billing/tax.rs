@@ -153,8 +153,18 @@ impl Engine {
                 format!("no account `{}`", doc.account),
             )
         })?;
-        let location = self.tax_location(&account, doc).cloned();
-        let pref = self.preference_of(Some(&account));
+        self.tax_document_of(doc, &account, dry_run)
+    }
+
+    /// [`Engine::tax_document`] with the bill-to account already read.
+    pub(crate) fn tax_document_of(
+        &self,
+        doc: &mut Document,
+        account: &Account,
+        dry_run: bool,
+    ) -> Result<()> {
+        let location = self.tax_location(account, doc).cloned();
+        let pref = self.preference_of(Some(account));
         let tax_level = match pref.and_then(|p| p.tax_level.as_deref()) {
             Some("product") => crate::invoicing::model::TaxLevelPref::Product,
             _ => crate::invoicing::model::TaxLevelPref::Account,
@@ -164,7 +174,7 @@ impl Engine {
             Some(l) => TaxExempt::of_location(l).map_err(|m| bad_record(doc, &m))?,
             None => None,
         };
-        let acct_ex = TaxExempt::of_account(&account).map_err(|m| bad_record(doc, &m))?;
+        let acct_ex = TaxExempt::of_account(account).map_err(|m| bad_record(doc, &m))?;
         let exemption = tax::applicable_exemption(loc_ex.as_ref(), acct_ex.as_ref());
         for l in &mut doc.lines {
             l.exempt = l.taxable
@@ -181,7 +191,7 @@ impl Engine {
                         DocType::Invoice => cb::DocumentKind::Invoice,
                         DocType::CreditMemo => cb::DocumentKind::CreditMemo,
                     },
-                    invoice: self.cb_invoice_with(doc, &account, location.as_ref())?,
+                    invoice: self.cb_invoice_with(doc, account, location.as_ref())?,
                 };
                 cbk.calculate_tax(&req)
                     .map_err(|e| e.message)

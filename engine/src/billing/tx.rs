@@ -32,6 +32,11 @@ impl<'a> Tx<'a> {
         Ok(self.store.get(k)?)
     }
 
+    /// What this overlay has staged for `k`: `Some(None)` a delete, `None` nothing staged.
+    pub fn staged(&self, k: &[u8]) -> Option<Option<Vec<u8>>> {
+        self.layers.iter().rev().find_map(|l| l.get(k).cloned())
+    }
+
     /// Typed read.
     pub fn get<T: DeserializeOwned>(&self, k: &[u8]) -> Result<Option<T>> {
         match self.raw(k)? {
