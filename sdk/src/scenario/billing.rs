@@ -2,7 +2,7 @@
 //! `cancel_invoice`, `cancel_credit_memo`, `delete`, `credit_memo`; expectations `invoices`,
 //! `invoice_lines`, `credit_memos`, `run`.
 
-use super::{compare_table, text, Mismatch};
+use super::{compare_table, table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
 use chrono::NaiveDate;
 use reckon_engine::billing::lifecycle::{CreditLine, CreditRequest};
 use reckon_engine::billing::{DocType, Document};
@@ -52,31 +52,15 @@ const RUN_SCHEDULED: Ty = Ty::Obj(&[req(
 const TABLE_BY_ACCOUNT: Ty = Ty::Obj(&[
     req("account", Ty::Text, "the bill-to account"),
     req("columns", Ty::List(&Ty::Text), "any 04 §1 field"),
-    req(
-        "rows",
-        Ty::List(&Ty::List(&Ty::Any)),
-        "every row unless `first`",
-    ),
-    opt(
-        "first",
-        Ty::Int(0, 1_000_000),
-        "only the first N rows are listed",
-    ),
+    TABLE_ROWS,
+    TABLE_FIRST,
 ]);
 
 const TABLE_BY_INVOICE: Ty = Ty::Obj(&[
     req("invoice", Ty::Text, "invoice:ACME#1 or credit_memo:ACME#1"),
     req("columns", Ty::List(&Ty::Text), "any 04 §1 line field"),
-    req(
-        "rows",
-        Ty::List(&Ty::List(&Ty::Any)),
-        "every row unless `first`",
-    ),
-    opt(
-        "first",
-        Ty::Int(0, 1_000_000),
-        "only the first N rows are listed",
-    ),
+    TABLE_ROWS,
+    TABLE_FIRST,
 ]);
 
 const RUN: Ty = Ty::Obj(&[
@@ -157,32 +141,6 @@ pub(super) fn parse_action(
     }
 }
 
-fn table(v: &Node) -> (Vec<String>, Vec<Vec<String>>, Option<usize>) {
-    let columns = v
-        .get("columns")
-        .and_then(Node::as_seq)
-        .map(|c| c.iter().map(text).collect())
-        .unwrap_or_default();
-    let rows = v
-        .get("rows")
-        .and_then(Node::as_seq)
-        .map(|r| {
-            r.iter()
-                .map(|row| {
-                    row.as_seq()
-                        .map(|c| c.iter().map(text).collect())
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let first = v
-        .get("first")
-        .and_then(|f| f.as_str())
-        .and_then(|f| f.parse().ok());
-    (columns, rows, first)
-}
-
 /// Validate and parse the invoicing keys of an `expect:` map.
 pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) -> Vec<Check> {
     let mut out = Vec::new();
@@ -192,7 +150,7 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
     ] {
         if let Some(t) = v.get(key) {
             TABLE_BY_ACCOUNT.check(t, &format!("{path}.{key}"), findings);
-            let (columns, rows, first) = table(t);
+            let (columns, rows, first) = table(t, &format!("{path}.{key}"), findings);
             out.push(Check::Documents {
                 doc_type,
                 account: t.get("account").map(text).unwrap_or_default(),
@@ -204,7 +162,7 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
     }
     if let Some(t) = v.get("invoice_lines") {
         TABLE_BY_INVOICE.check(t, &format!("{path}.invoice_lines"), findings);
-        let (columns, rows, first) = table(t);
+        let (columns, rows, first) = table(t, &format!("{path}.invoice_lines"), findings);
         out.push(Check::Lines {
             document: t.get("invoice").map(text).unwrap_or_default(),
             columns,

@@ -7,7 +7,7 @@ use reckon_engine::dates::parse_date;
 use reckon_engine::model::{Account, LegalEntity, Order};
 use reckon_engine::money::{minor_units, round, Rounding};
 use reckon_engine::rules::{RuleError, RuleLoader};
-use reckon_engine::schema::{opt, parse_decimal, req, Finding, Ty};
+use reckon_engine::schema::{opt, parse_decimal, req, Field, Finding, Ty};
 use reckon_engine::schema_tables::{ACCOUNT, LEGAL_ENTITY, ORDER};
 use reckon_engine::store::MemStore;
 use reckon_engine::yaml::{self, Kind, Node, Pos};
@@ -36,19 +36,23 @@ const ENVELOPE: Ty = Ty::Obj(&[
     opt("orders", Ty::List(&ORDER), "orders, not yet activated"),
     req("steps", Ty::List(&Ty::Any), "steps, run in order"),
 ]);
+/// The `rows` key of every table expectation.
+pub(crate) const TABLE_ROWS: Field = req(
+    "rows",
+    Ty::List(&Ty::List(&Ty::Any)),
+    "every row unless `first`",
+);
+/// The `first` key of every table expectation.
+pub(crate) const TABLE_FIRST: Field = opt(
+    "first",
+    Ty::Int(0, 1_000_000),
+    "only the first N rows are listed",
+);
 const SCHEDULES: Ty = Ty::Obj(&[
     req("line", Ty::Text, "O-1/L1"),
     req("columns", Ty::List(&Ty::Enum(COLUMNS)), "compared columns"),
-    req(
-        "rows",
-        Ty::List(&Ty::List(&Ty::Any)),
-        "every row unless `first`",
-    ),
-    opt(
-        "first",
-        Ty::Int(0, 1_000_000),
-        "only the first N rows are listed",
-    ),
+    TABLE_ROWS,
+    TABLE_FIRST,
 ]);
 const TOTAL: Ty = Ty::Obj(&[
     req("line", Ty::Text, "O-1/L1"),
@@ -384,6 +388,48 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
     })
 }
 
+/// The `columns`, `rows` and `first` of a table expectation; a row whose cell count differs from
+/// the columns' is a finding at that row.
+pub(crate) fn table(
+    v: &Node,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) -> (Vec<String>, Vec<Vec<String>>, Option<usize>) {
+    let columns: Vec<String> = v
+        .get("columns")
+        .and_then(Node::as_seq)
+        .map(|c| c.iter().map(text).collect())
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for (ri, row) in v
+        .get("rows")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let cells: Vec<String> = row
+            .as_seq()
+            .map(|c| c.iter().map(text).collect())
+            .unwrap_or_default();
+        if cells.len() != columns.len() {
+            findings.push(Finding {
+                code: "bad_value",
+                pos: row.pos,
+                path: format!("{path}.rows[{ri}]"),
+                found: format!("{} cells", cells.len()),
+                allowed: format!("one cell per column ({})", columns.len()),
+            });
+        }
+        rows.push(cells);
+    }
+    let first = v
+        .get("first")
+        .and_then(|f| f.as_str())
+        .and_then(|f| f.parse().ok());
+    (columns, rows, first)
+}
+
 fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usize, Step)> {
     let mut out = Vec::new();
     let Some(steps) = doc.get("steps").and_then(Node::as_seq) else {
@@ -425,43 +471,8 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                 EXPECT.check(v, &path, &mut findings);
                 let mut exps = Vec::new();
                 if let Some(sch) = v.get("schedules") {
-                    let columns: Vec<String> = sch
-                        .get("columns")
-                        .and_then(Node::as_seq)
-                        .map(|c| c.iter().map(text).collect())
-                        .unwrap_or_default();
-                    let rows: Vec<Vec<String>> = sch
-                        .get("rows")
-                        .and_then(Node::as_seq)
-                        .map(|r| {
-                            r.iter()
-                                .map(|row| {
-                                    row.as_seq()
-                                        .map(|c| c.iter().map(text).collect())
-                                        .unwrap_or_default()
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    if let Some(rn) = sch.get("rows").and_then(Node::as_seq) {
-                        for (ri, row) in rn.iter().enumerate() {
-                            let len = row.as_seq().map_or(0, |c| c.len());
-                            if len != columns.len() {
-                                errors.push(ferr(
-                                    file,
-                                    row.pos,
-                                    format!(
-                                        "{path}.schedules.rows[{ri}]: {len} cells for {} columns",
-                                        columns.len()
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    let first = sch
-                        .get("first")
-                        .and_then(|f| f.as_str())
-                        .and_then(|f| f.parse().ok());
+                    let (columns, rows, first) =
+                        table(sch, &format!("{path}.schedules"), &mut findings);
                     exps.push(Expectation::Schedules {
                         line: sch.get("line").map(text).unwrap_or_default(),
                         columns,

@@ -25,6 +25,39 @@ fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 1).expect("valid")
 }
 
+/// Start this test binary as a child running the ignored test `name` on `store`; the thread
+/// collects what it acknowledges (`ACK …` lines) until its stdout closes.
+fn spawn_child(
+    exe: &std::path::Path,
+    name: &str,
+    store: &std::path::Path,
+) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("RECKON_KILL_STORE", store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            // The harness prints `test … ` before the child's first line, on that line.
+            .filter_map(|l| l.split_once("ACK ").map(|(_, m)| m.to_string()))
+            .collect::<Vec<_>>()
+    });
+    (child, reader)
+}
+
 /// The files of a store folder (for a failed reopen's message).
 fn store_files(store: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(store)
@@ -109,36 +142,8 @@ fn kill_during_activation_loses_nothing_acknowledged() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "durability::child_activator",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env("RECKON_KILL_STORE", &store)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn child");
-        let stdout = child.stdout.take().expect("piped");
+        let (mut child, reader) = spawn_child(&exe, "durability::child_activator", &store);
         let wait = Duration::from_millis(20 + seed % 180);
-        let reader = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            for line in BufReader::new(stdout).lines() {
-                match line {
-                    // The harness prints `test … ` before the child's first line, on that line.
-                    Ok(l) if l.contains("ACK ") => {
-                        lines.extend(l.split_once("ACK ").map(|(_, id)| id.to_string()))
-                    }
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-            }
-            lines
-        });
         let t0 = Instant::now();
         while t0.elapsed() < wait {
             std::thread::sleep(Duration::from_millis(5));
@@ -359,29 +364,7 @@ fn kill_during_invoice_runs_bills_once_and_numbers_without_gaps() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "durability::child_invoicer",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env("RECKON_KILL_STORE", &store)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn child");
-        let stdout = child.stdout.take().expect("piped");
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                // The harness prints `test … ` before the child's first line, on the same line.
-                .filter_map(|l| l.split_once("ACK ").map(|(_, m)| m.to_string()))
-                .collect::<Vec<_>>()
-        });
+        let (mut child, reader) = spawn_child(&exe, "durability::child_invoicer", &store);
         let wait = Duration::from_millis(30 + seed % 400);
         let t0 = Instant::now();
         let mut finished = false;
