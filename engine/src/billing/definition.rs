@@ -128,6 +128,41 @@ impl Engine {
         Ok(out)
     }
 
+    /// 04 §10 `preview: {account, process_through, invoice_date, …run options}`: exactly the
+    /// documents an immediate run would create for the account now, suppressed ones flagged, in
+    /// creation order; nothing is written (no numbers, statuses or run record) and callbacks see
+    /// `dry_run: true`.
+    pub fn preview(
+        &self,
+        v: &serde_yaml::Value,
+        clock: NaiveDate,
+    ) -> Result<Vec<(super::Document, bool)>> {
+        let mut m = v.as_mapping().cloned().unwrap_or_default();
+        let account = m
+            .remove("account")
+            .and_then(|a| a.as_str().map(str::to_string))
+            .ok_or_else(|| invalid("preview", "account", "a preview needs an account"))?;
+        if self.account(&account)?.is_none() {
+            return Err(EngineError::refused(
+                Code::UnknownAccount,
+                "preview",
+                "account",
+                format!("no account `{account}`"),
+            ));
+        }
+        m.entry("name".into()).or_insert_with(|| "preview".into());
+        let def: InvoiceRunDef = serde_yaml::from_value(serde_yaml::Value::Mapping(m))
+            .map_err(|e| invalid("preview", "", e.to_string()))?;
+        if let Some(e) = def.check().into_iter().next() {
+            return Err(e.into_engine("preview"));
+        }
+        let (inv, pt) = def
+            .immediate_dates(clock, None, None)
+            .map_err(|e| e.into_engine("preview"))?;
+        self.run_def(&def, clock, inv, pt, false, Some(&account))?;
+        Ok(self.last_preview())
+    }
+
     /// Execute a definition with resolved dates on `on`.
     pub fn execute_def(
         &self,
@@ -136,6 +171,19 @@ impl Engine {
         invoice_date: NaiveDate,
         process_through: NaiveDate,
         scheduled: bool,
+    ) -> Result<RunExecution> {
+        self.run_def(def, on, invoice_date, process_through, scheduled, None)
+    }
+
+    /// A run of `def`, or (with `preview_of`) a preview of one account's part of it.
+    fn run_def(
+        &self,
+        def: &InvoiceRunDef,
+        on: NaiveDate,
+        invoice_date: NaiveDate,
+        process_through: NaiveDate,
+        scheduled: bool,
+        preview_of: Option<&str>,
     ) -> Result<RunExecution> {
         let record = format!("invoice run {}", def.name);
         let rows: Vec<u32> = def.filters.iter().map(FilterRow::n).collect();
@@ -172,7 +220,7 @@ impl Engine {
             suppress: def.suppress,
             template: def.template.clone(),
             credit_memo_creation: def.credit_memo_creation,
-            dry_run: false,
+            dry_run: preview_of.is_some(),
             parameters,
         };
         let row_passes = |n: u32, sel: &Selected<'_>| -> bool {
@@ -197,7 +245,10 @@ impl Engine {
             };
             filter::compare(*op, scalar.as_ref(), value.as_ref())
         };
-        let pass = |sel: &Selected<'_>| compiled.passes(|n| row_passes(n, sel));
+        let pass = |sel: &Selected<'_>| {
+            preview_of.is_none_or(|a| sel.account.id == a)
+                && compiled.passes(|n| row_passes(n, sel))
+        };
         self.invoice_run(&opts, &pass, on, scheduled)
     }
 }

@@ -17,6 +17,7 @@ use reckon_engine::{Engine, EngineError};
 pub(super) const ACTIONS: &[&str] = &[
     "invoice_run",
     "run_scheduled",
+    "preview",
     "approve",
     "cancel_invoice",
     "cancel_credit_memo",
@@ -41,6 +42,19 @@ const CREDIT_MEMO: Ty = Ty::Obj(&[
         "lines to credit",
     ),
     opt("approve", Ty::Bool, "approve at once (default false)"),
+]);
+
+/// `preview`: the account and any invoice-run option (04 §10).
+const PREVIEW: Ty = Ty::Any;
+
+const PREVIEW_TABLE: Ty = Ty::Obj(&[
+    req(
+        "columns",
+        Ty::List(&Ty::Text),
+        "any 04 §1 field, and `suppressed`",
+    ),
+    TABLE_ROWS,
+    TABLE_FIRST,
 ]);
 
 const RUN_SCHEDULED: Ty = Ty::Obj(&[req(
@@ -78,6 +92,7 @@ const RUN: Ty = Ty::Obj(&[
 pub(super) enum Action {
     InvoiceRun(serde_yaml::Value),
     RunScheduled(serde_yaml::Value),
+    Preview(serde_yaml::Value),
     Approve(String),
     CancelInvoice(String),
     CancelCreditMemo(String),
@@ -106,6 +121,11 @@ pub(super) enum Check {
         on: Option<String>,
         fields: Vec<(String, String)>,
     },
+    Preview {
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+        first: Option<usize>,
+    },
 }
 
 /// Validate and parse one invoicing step.
@@ -123,6 +143,10 @@ pub(super) fn parse_action(
         "credit_memo" => {
             CREDIT_MEMO.check(v, path, findings);
             Action::CreditMemo(v.to_value())
+        }
+        "preview" => {
+            PREVIEW.check(v, path, findings);
+            Action::Preview(v.to_value())
         }
         "run_scheduled" => {
             RUN_SCHEDULED.check(v, path, findings);
@@ -170,6 +194,15 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             first,
         });
     }
+    if let Some(t) = v.get("preview") {
+        PREVIEW_TABLE.check(t, &format!("{path}.preview"), findings);
+        let (columns, rows, first) = table(t, &format!("{path}.preview"), findings);
+        out.push(Check::Preview {
+            columns,
+            rows,
+            first,
+        });
+    }
     if let Some(t) = v.get("run") {
         RUN.check(t, &format!("{path}.run"), findings);
         let fields = t
@@ -206,6 +239,7 @@ pub(super) fn describe(a: &Action) -> String {
         Action::RunScheduled(v) => {
             format!("run_scheduled {}", str_of(v, "through").unwrap_or_default())
         }
+        Action::Preview(v) => format!("preview {}", str_of(v, "account").unwrap_or_default()),
         Action::Approve(r) => format!("approve {r}"),
         Action::CancelInvoice(r) => format!("cancel_invoice {r}"),
         Action::CancelCreditMemo(r) => format!("cancel_credit_memo {r}"),
@@ -219,7 +253,10 @@ pub(super) fn describe(a: &Action) -> String {
 /// The step's own date (08: `entered`, `on`, `date`, `invoice_date`, `through`).
 pub(super) fn own_date(a: &Action) -> Option<NaiveDate> {
     let v = match a {
-        Action::InvoiceRun(v) | Action::CreditMemo(v) | Action::RunScheduled(v) => v,
+        Action::InvoiceRun(v)
+        | Action::CreditMemo(v)
+        | Action::RunScheduled(v)
+        | Action::Preview(v) => v,
         _ => return None,
     };
     ["entered", "on", "date", "invoice_date", "through"]
@@ -233,6 +270,7 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
     match a {
         Action::InvoiceRun(v) => engine.invoice_run_step(v, clock).map(|_| ()),
         Action::RunScheduled(_) => engine.run_scheduled(clock).map(|_| ()),
+        Action::Preview(v) => engine.preview(v, clock).map(|_| ()),
         Action::Approve(r) => engine.approve(r, clock).map(|_| ()),
         Action::CancelInvoice(r) => engine.cancel_invoice(r).map(|_| ()),
         Action::CancelCreditMemo(r) => engine.cancel_credit_memo(r).map(|_| ()),
@@ -380,6 +418,29 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                 }),
                 Err(e) => fail(out, what, e),
             }
+        }
+        Check::Preview {
+            columns,
+            rows,
+            first,
+        } => {
+            let docs = engine.last_preview();
+            let cells: Vec<Vec<String>> = docs
+                .iter()
+                .map(|(d, suppressed)| {
+                    let json = serde_json::to_value(d).unwrap_or_default();
+                    columns
+                        .iter()
+                        .map(|c| match c.as_str() {
+                            "suppressed" => suppressed.to_string(),
+                            "document" => d.doc_type.as_str().to_string(),
+                            _ => doc_cell(d, &json, c),
+                        })
+                        .collect()
+                })
+                .collect();
+            let sc = docs.first().map_or(2, |(d, _)| scale(&d.currency));
+            compare_table(out, n, "expect preview", columns, rows, *first, &cells, sc);
         }
         Check::Run { name, on, fields } => {
             let what = format!("expect run {name}");

@@ -69,6 +69,7 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("invoice_lines", Ty::Any, "04 §12"),
     opt("credit_memos", Ty::Any, "04 §12"),
     opt("run", Ty::Any, "04 §12"),
+    opt("preview", Ty::Any, "04 §10"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -91,7 +92,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("regenerate", "04"),
     ("adhoc_invoice", "04"),
     ("credit_and_rebill", "04"),
-    ("preview", "04"),
     ("statement", "04"),
     ("render", "04"),
     ("send", "04"),
@@ -128,6 +128,7 @@ const STEPS: &[&str] = &[
     "error",
     "invoice_run",
     "run_scheduled",
+    "preview",
     "approve",
     "cancel_invoice",
     "cancel_credit_memo",
