@@ -170,6 +170,7 @@ impl Engine {
         doc.number = Some(number);
         doc.recompute_totals();
         self.set_schedule_status(tx, &doc, ScheduleStatus::Invoiced, true)?;
+        self.top_up_evergreen_in(tx, &doc)?;
         Self::save_doc(tx, &doc);
         Ok(Approval::Done(Box::new(doc)))
     }
@@ -226,6 +227,39 @@ impl Engine {
         }
         tx.put(keys::number_seq(&seq_key), &seq);
         Ok(number)
+    }
+
+    /// 04 §8 approval effect: evergreen lines of `doc` are topped up to their `K` uninvoiced
+    /// schedules (02 §1.6), in the approval's commit.
+    fn top_up_evergreen_in(&self, tx: &mut Tx<'_>, doc: &Document) -> Result<()> {
+        let mut lines: Vec<&str> = doc.lines.iter().filter_map(|l| l.line.as_deref()).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        for line_ref in lines {
+            let Some((order, line)) = split_line_ref(line_ref) else {
+                continue;
+            };
+            let ak = crate::engine::key(&["asset", order, line]);
+            let Some(asset) = tx.get::<crate::engine::Asset>(&ak)? else {
+                continue;
+            };
+            if asset.evergreen.is_none() {
+                continue;
+            }
+            let schedules: Vec<Schedule> = tx
+                .scan(&crate::engine::key(&["sched", order, line, ""]))?
+                .iter()
+                .map(|(k, v)| crate::engine::decode(k, v))
+                .collect::<Result<_>>()?;
+            let (next, added) = self.evergreen_top_up(&asset, &schedules)?;
+            for s in &added {
+                tx.put(schedule_key(order, line, s.seq), s);
+            }
+            if !added.is_empty() {
+                tx.put(ak, &next);
+            }
+        }
+        Ok(())
     }
 
     /// Schedules of `doc`'s lines → `to`, linked to it when `billed`, unlinked otherwise. Only
