@@ -90,7 +90,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("credit_and_rebill", "04"),
     ("preview", "04"),
     ("statement", "04"),
-    ("render", "04"),
     ("send", "04"),
     ("deliver_emails", "04"),
     ("mail_sink", "04"),
@@ -129,6 +128,7 @@ const STEPS: &[&str] = &[
     "cancel_credit_memo",
     "delete",
     "credit_memo",
+    "render",
 ];
 
 /// A validation error in a scenario file.
