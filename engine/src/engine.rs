@@ -291,6 +291,11 @@ impl Engine {
         self.get(&key(&["acct", id]))
     }
 
+    /// Read a legal entity.
+    pub fn legal_entity(&self, id: &str) -> Result<Option<LegalEntity>> {
+        self.get(&key(&["le", id]))
+    }
+
     /// Insert or replace a legal entity.
     pub fn upsert_legal_entity(&self, le: LegalEntity) -> Result<()> {
         if minor_units(&le.currency).is_none() {

@@ -108,6 +108,12 @@ pub enum Code {
     CreditMemoHasApplications,
     /// A callback name is not registered.
     UnknownCallback,
+    /// No template has this name (04 §11.2 lookup, §13).
+    UnknownTemplate,
+    /// The template named is of another kind than the document.
+    TemplateKindMismatch,
+    /// A template failed while rendering a document.
+    RenderFailed,
 }
 
 impl Code {
@@ -165,6 +171,9 @@ impl Code {
             Code::CreditMemoNotCancellable => "credit_memo_not_cancellable",
             Code::CreditMemoHasApplications => "credit_memo_has_applications",
             Code::UnknownCallback => "unknown_callback",
+            Code::UnknownTemplate => "unknown_template",
+            Code::TemplateKindMismatch => "template_kind_mismatch",
+            Code::RenderFailed => "render_failed",
         }
     }
 }

@@ -52,9 +52,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// Run the demo company (embedded rules) into a temporary sled store.
+    /// Run the demo company (embedded rules) into a sled store in a new temporary folder (kept,
+    /// with the invoices' PDF and HTML documents in its `documents` folder).
     Demo {
-        /// Keep the store in this folder instead of a temporary one.
+        /// Put the store in this folder instead (rules and documents go beside it).
         #[arg(long)]
         store: Option<PathBuf>,
     },
@@ -231,13 +232,14 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Demo { store } => {
-            let tmp;
             let dir = match store {
                 Some(d) => d,
-                None => {
-                    tmp = tempfile::tempdir()?;
-                    tmp.path().join("store")
-                }
+                // Kept, so the documents it prints can be opened afterwards.
+                None => tempfile::Builder::new()
+                    .prefix("reckon-demo-")
+                    .tempdir()?
+                    .keep()
+                    .join("store"),
             };
             write!(out, "{}", demo::run(&dir)?)?;
             Ok(0)

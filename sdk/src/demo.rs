@@ -1,9 +1,11 @@
 //! The demo company (rules/demo): its rules and plugin are embedded in the binary, written to a
 //! temporary rules folder, loaded like any other (plugins included), activated into a sled store,
 //! and its billing schedules printed — then its invoice run bills what is ready, taxed by the
-//! registered tax plugin, and prints the approved invoices.
+//! registered tax plugin, and prints the approved invoices; each approved invoice is written as
+//! PDF and HTML into a `documents` folder beside the store.
 
-use crate::{schedule_table, Reckon, SdkError};
+use crate::{schedule_table, Format, Reckon, SdkError};
+use reckon_engine::billing::{DocStatus, DocType};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -84,15 +86,42 @@ pub fn run(store_dir: &Path) -> Result<String, SdkError> {
             out.push_str(&schedule_table(&rows));
         }
     }
-    out.push_str(&invoice_runs(&reckon)?);
+    let (report, approved) = invoice_runs(&reckon)?;
+    out.push_str(&report);
+    out.push_str(&write_documents(
+        &reckon,
+        &approved,
+        &store_dir.with_file_name("documents"),
+    )?);
+    Ok(out)
+}
+
+/// Write each approved invoice as PDF and HTML into `dir`; returns the `wrote PATH` lines.
+fn write_documents(reckon: &Reckon, refs: &[String], dir: &Path) -> Result<String, SdkError> {
+    let mut out = String::new();
+    if refs.is_empty() {
+        return Ok(out);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| SdkError::Io(format!("{}: {e}", dir.display())))?;
+    out.push('\n');
+    for r in refs {
+        for format in [Format::Pdf, Format::Html] {
+            let (name, bytes) = reckon.render(r, format)?;
+            let path = dir.join(name);
+            std::fs::write(&path, bytes)
+                .map_err(|e| SdkError::Io(format!("{}: {e}", path.display())))?;
+            let _ = writeln!(out, "wrote {}", path.display());
+        }
+    }
     Ok(out)
 }
 
 /// Execute the demo's invoice runs (rules `invoice_runs`, dates from the rules) and print the
-/// invoices and credit memos they made, line by line.
-fn invoice_runs(reckon: &Reckon) -> Result<String, SdkError> {
+/// invoices and credit memos they made, line by line; also returns the approved invoices' refs.
+fn invoice_runs(reckon: &Reckon) -> Result<(String, Vec<String>), SdkError> {
     let engine = reckon.engine();
     let mut out = String::new();
+    let mut approved = Vec::new();
     for def in engine.invoice_run_defs()? {
         let Some(on) = def.invoice_date.or(def.process_through) else {
             continue;
@@ -111,6 +140,9 @@ invoice run {} on {on} (process through {}): {} invoices, {} credit memos, {} su
                 let Some(d) = engine.document(r)? else {
                     continue;
                 };
+                if d.doc_type == DocType::Invoice && d.status == DocStatus::Approved {
+                    approved.push(r.clone());
+                }
                 let _ = writeln!(
                     out,
                     "
@@ -159,5 +191,5 @@ invoice run {} on {on} (process through {}): {} invoices, {} credit memos, {} su
             }
         }
     }
-    Ok(out)
+    Ok((out, approved))
 }

@@ -1,7 +1,8 @@
 //! # reckon-sdk
 //!
 //! What a host application calls: open a store, load rules, send accounts, legal entities and
-//! orders, activate them, and read their billing schedules. Also the scenario runner
+//! orders, activate them, read their billing schedules, and render invoices and credit memos as
+//! PDF, HTML or JSON documents ([`Reckon::render`], [`documents`]). Also the scenario runner
 //! ([`scenario`]), the demo company ([`demo`]) and the benchmark ([`bench`]) behind the `reckon`
 //! command.
 //!
@@ -21,9 +22,12 @@ pub mod bench_invoices;
 pub mod bench_plugins;
 pub mod cli;
 pub mod demo;
+pub mod documents;
 pub mod plugin_test;
 pub mod scenario;
 
+use reckon_documents::Templates;
+pub use reckon_documents::{DocumentError, Format};
 pub use reckon_engine as engine;
 use reckon_engine::engine::Activation;
 use reckon_engine::model::{Account, LegalEntity, Order};
@@ -49,11 +53,30 @@ pub enum SdkError {
     /// A file could not be written or read.
     #[error("{0}")]
     Io(String),
+    /// A document could not be rendered (`unknown_template`, `template_kind_mismatch`,
+    /// `render_failed`); [`DocumentError::code`] is its code.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+}
+
+impl SdkError {
+    /// The snake_case code of an engine or document error (`unknown_invoice`,
+    /// `unknown_template`, …); `rule_error`, `store_error`, `io_error` otherwise.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SdkError::Rules(_) => "rule_error",
+            SdkError::Engine(e) => e.code(),
+            SdkError::Store(_) => "store_error",
+            SdkError::Io(_) => "io_error",
+            SdkError::Document(e) => e.code(),
+        }
+    }
 }
 
 /// A Reckon instance: an engine over a store.
 pub struct Reckon {
     engine: Engine,
+    templates: Templates,
 }
 
 impl Reckon {
@@ -62,6 +85,7 @@ impl Reckon {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(path)?);
         Ok(Reckon {
             engine: Engine::new(store, RuleSet::default()),
+            templates: Templates::new(),
         })
     }
 
@@ -69,6 +93,7 @@ impl Reckon {
     pub fn in_memory() -> Self {
         Reckon {
             engine: Engine::new(Arc::new(MemStore::new()), RuleSet::default()),
+            templates: Templates::new(),
         }
     }
 
@@ -130,6 +155,23 @@ impl Reckon {
     /// The schedules of a line (`O-1/L1`).
     pub fn schedules(&self, line: &str) -> Result<Vec<Schedule>, SdkError> {
         Ok(self.engine.schedules(line)?)
+    }
+
+    /// Render an invoice or credit memo (`invoice:ACME#1`) as PDF, HTML or JSON (04 §11.2);
+    /// returns its file name (04 §7, e.g. `NW-000001_default_invoice_2026-02-12.pdf`) and bytes.
+    /// The same records give the same bytes.
+    ///
+    /// The template is the first found of the document's `template` (its run's), the location's
+    /// and then the account's `invoice_template` / `credit_memo_template`, else the built-in
+    /// `default_invoice` / `default_credit_memo`. Only the built-in templates exist for now: the
+    /// `templates` rule document (04 §2.4) is not loaded yet, so any other name is
+    /// `unknown_template`. Nothing is stored (document versions are not kept yet).
+    ///
+    /// # Errors
+    /// `unknown_invoice` / `unknown_credit_memo` ([`SdkError::Engine`]); `unknown_template`,
+    /// `template_kind_mismatch`, `render_failed` ([`SdkError::Document`]).
+    pub fn render(&self, reference: &str, format: Format) -> Result<(String, Vec<u8>), SdkError> {
+        documents::render(&self.engine, &self.templates, reference, format)
     }
 
     /// The engine, for everything else.

@@ -1,6 +1,6 @@
 //! The invoicing vocabulary of scenario files (04 §12): steps `invoice_run`, `approve`,
-//! `cancel_invoice`, `cancel_credit_memo`, `delete`, `credit_memo`; expectations `invoices`,
-//! `invoice_lines`, `credit_memos`, `run`.
+//! `cancel_invoice`, `cancel_credit_memo`, `delete`, `credit_memo`, `render`; expectations
+//! `invoices`, `invoice_lines`, `credit_memos`, `run`.
 
 use super::{compare_table, table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
 use chrono::NaiveDate;
@@ -11,7 +11,7 @@ use reckon_engine::money::minor_units;
 use reckon_engine::schema::{opt, parse_decimal, req, Finding, Ty};
 use reckon_engine::schema_tables::INVOICE_RUN;
 use reckon_engine::yaml::Node;
-use reckon_engine::{Engine, EngineError};
+use reckon_engine::{Code, Engine, EngineError};
 
 /// The action steps this module owns.
 pub(super) const ACTIONS: &[&str] = &[
@@ -23,6 +23,7 @@ pub(super) const ACTIONS: &[&str] = &[
     "cancel_credit_memo",
     "delete",
     "credit_memo",
+    "render",
 ];
 
 const CREDIT_MEMO: Ty = Ty::Obj(&[
@@ -98,6 +99,8 @@ pub(super) enum Action {
     CancelCreditMemo(String),
     Delete(String),
     CreditMemo(serde_yaml::Value),
+    /// Render the document as PDF in memory (04 §11.2); the bytes are discarded.
+    Render(String),
 }
 
 /// An invoicing expectation.
@@ -159,6 +162,7 @@ pub(super) fn parse_action(
                 "approve" => Action::Approve(r),
                 "cancel_invoice" => Action::CancelInvoice(r),
                 "cancel_credit_memo" => Action::CancelCreditMemo(r),
+                "render" => Action::Render(r),
                 _ => Action::Delete(r),
             }
         }
@@ -244,6 +248,7 @@ pub(super) fn describe(a: &Action) -> String {
         Action::CancelInvoice(r) => format!("cancel_invoice {r}"),
         Action::CancelCreditMemo(r) => format!("cancel_credit_memo {r}"),
         Action::Delete(r) => format!("delete {r}"),
+        Action::Render(r) => format!("render {r}"),
         Action::CreditMemo(v) => {
             format!("credit_memo {}", str_of(v, "invoice").unwrap_or_default())
         }
@@ -275,6 +280,7 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
         Action::CancelInvoice(r) => engine.cancel_invoice(r).map(|_| ()),
         Action::CancelCreditMemo(r) => engine.cancel_credit_memo(r).map(|_| ()),
         Action::Delete(r) => engine.delete_document(r),
+        Action::Render(r) => render(engine, r),
         Action::CreditMemo(v) => {
             let lines = v
                 .get("lines")
@@ -301,6 +307,35 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
             };
             engine.credit_memo(&req, clock).map(|_| ())
         }
+    }
+}
+
+/// The `render` step: the document as PDF, built and dropped. A document error becomes a refusal
+/// with its code (`unknown_template`, `template_kind_mismatch`, `render_failed`).
+fn render(engine: &Engine, reference: &str) -> Result<(), EngineError> {
+    let templates = reckon_documents::Templates::new();
+    match crate::documents::render(engine, &templates, reference, reckon_documents::Format::Pdf) {
+        Ok(_) => Ok(()),
+        Err(crate::SdkError::Engine(e)) => Err(e),
+        Err(crate::SdkError::Document(e)) => {
+            let code = match e.code() {
+                "unknown_template" => Code::UnknownTemplate,
+                "template_kind_mismatch" => Code::TemplateKindMismatch,
+                _ => Code::RenderFailed,
+            };
+            Err(EngineError::refused(
+                code,
+                reference,
+                "template",
+                e.to_string(),
+            ))
+        }
+        Err(e) => Err(EngineError::refused(
+            Code::RenderFailed,
+            reference,
+            "document",
+            e.to_string(),
+        )),
     }
 }
 

@@ -93,7 +93,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("adhoc_invoice", "04"),
     ("credit_and_rebill", "04"),
     ("statement", "04"),
-    ("render", "04"),
     ("send", "04"),
     ("deliver_emails", "04"),
     ("mail_sink", "04"),
@@ -134,6 +133,7 @@ const STEPS: &[&str] = &[
     "cancel_credit_memo",
     "delete",
     "credit_memo",
+    "render",
 ];
 
 /// A validation error in a scenario file.

@@ -154,6 +154,67 @@ fn demo_runs_into_a_sled_store() {
 }
 
 #[test]
+fn demo_writes_the_approved_invoices_as_pdf_and_html() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let (code, out) = reckon(&["demo", "--store", store.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}");
+    let docs = dir.path().join("documents");
+    // FEB-2026 approves two invoices (ACME NW-000001, GLOBEX NW-000002), each written as PDF and
+    // HTML, named {number}_{template}_{date} (04 §7), every path printed.
+    let mut pdfs = Vec::new();
+    for entry in std::fs::read_dir(&docs).expect("documents folder") {
+        let path = entry.expect("entry").path();
+        assert!(
+            out.contains(&format!("wrote {}", path.display())),
+            "{} not printed:\n{out}",
+            path.display()
+        );
+        if path.extension().is_some_and(|e| e == "pdf") {
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(bytes.starts_with(b"%PDF-1.7"), "{}", path.display());
+            pdfs.push(path);
+        }
+    }
+    assert!(pdfs.len() >= 2, "{pdfs:?}");
+    let acme = docs.join("NW-000001_default_invoice_2026-02-12.pdf");
+    assert!(pdfs.contains(&acme), "{pdfs:?}");
+    assert!(docs
+        .join("NW-000002_default_invoice_2026-02-12.html")
+        .is_file());
+    // The text is extractable: the number and the total 3,332.58 (subtotal 3185.49 + tax 147.09,
+    // see demo_runs_into_a_sled_store).
+    if let Ok(text) = std::process::Command::new("pdftotext")
+        .arg(&acme)
+        .arg("-")
+        .output()
+    {
+        if text.status.success() {
+            let text = String::from_utf8_lossy(&text.stdout);
+            assert!(text.contains("NW-000001"), "{text}");
+            assert!(text.contains("3,332.58"), "{text}");
+        }
+    }
+    // Rendering is deterministic: two renders of the same invoice, and the demo's file, are the
+    // same bytes.
+    let mut r = reckon_sdk::Reckon::open(&store).expect("reopen");
+    r.load_rules(&dir.path().join("demo-rules"))
+        .expect("demo rules");
+    let (name, first) = r
+        .render("invoice:ACME#1", reckon_sdk::Format::Pdf)
+        .expect("render");
+    let (_, second) = r
+        .render("invoice:ACME#1", reckon_sdk::Format::Pdf)
+        .expect("render");
+    assert_eq!(name, "NW-000001_default_invoice_2026-02-12.pdf");
+    assert!(first == second, "two renders differ");
+    assert!(
+        first == std::fs::read(&acme).expect("read"),
+        "the demo's file differs"
+    );
+}
+
+#[test]
 fn rules_check_loads_plugins_and_reports_load_errors_at_the_yaml_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
