@@ -16,11 +16,14 @@ fn invalid(record: &str, field: &str, message: impl Into<String>) -> EngineError
     EngineError::refused(Code::InvalidRecord, record, field, message)
 }
 
-/// A record's field as a filter scalar (`None` when missing or not a scalar).
-fn field_of<T: Serialize>(record: &T, field: &str) -> Option<Scalar> {
-    let v = serde_yaml::to_value(record).ok()?;
-    let x = v.get(field)?;
-    Scalar::from_yaml(x)
+/// A record as the filter rows see it (its fields by name), built once per schedule and object
+/// in `slot` however many rows test it.
+fn record_of<'a, T: Serialize>(
+    slot: &'a mut Option<Option<serde_yaml::Value>>,
+    record: &T,
+) -> Option<&'a serde_yaml::Value> {
+    slot.get_or_insert_with(|| serde_yaml::to_value(record).ok())
+        .as_ref()
 }
 
 impl Engine {
@@ -223,7 +226,9 @@ impl Engine {
             dry_run: preview_of.is_some(),
             parameters,
         };
-        let row_passes = |n: u32, sel: &Selected<'_>| -> bool {
+        // Per schedule: the account, location, product and order records, built on first use.
+        type Records = [Option<Option<serde_yaml::Value>>; 4];
+        let row_passes = |n: u32, sel: &Selected<'_>, records: &mut Records| -> bool {
             let Some(FilterRow::Field {
                 object,
                 field,
@@ -234,20 +239,28 @@ impl Engine {
             else {
                 return false;
             };
-            let scalar = match object {
-                FilterObject::Account => field_of(sel.account, field),
+            let [account, location, product, order] = records;
+            let record = match object {
+                FilterObject::Account => record_of(account, sel.account),
                 FilterObject::Location => match sel.location {
                     None => return false,
-                    Some(l) => field_of(l, field),
+                    Some(l) => record_of(location, l),
                 },
-                FilterObject::Product => sel.product.and_then(|p| field_of(p, field)),
-                FilterObject::Order => field_of(sel.order, field),
+                FilterObject::Product => match sel.product {
+                    None => None,
+                    Some(p) => record_of(product, p),
+                },
+                FilterObject::Order => record_of(order, sel.order),
             };
+            let scalar = record
+                .and_then(|r| r.get(field.as_str()))
+                .and_then(Scalar::from_yaml);
             filter::compare(*op, scalar.as_ref(), value.as_ref())
         };
         let pass = |sel: &Selected<'_>| {
+            let mut records: Records = Default::default();
             preview_of.is_none_or(|a| sel.account.id == a)
-                && compiled.passes(|n| row_passes(n, sel))
+                && compiled.passes(|n| row_passes(n, sel, &mut records))
         };
         self.invoice_run(&opts, &pass, on, scheduled)
     }

@@ -202,10 +202,7 @@ impl Engine {
                     .ok_or_else(|| format!("numbering callback `{name}` is not registered"))?;
                 let req = crate::callbacks::NumberingRequest {
                     config: Default::default(),
-                    document: match doc.doc_type {
-                        DocType::Invoice => crate::callbacks::DocumentKind::Invoice,
-                        DocType::CreditMemo => crate::callbacks::DocumentKind::CreditMemo,
-                    },
+                    document: doc.doc_type.contract_kind(),
                     invoice: self.cb_invoice(doc).map_err(|e| e.to_string())?,
                     prefix: scheme.prefix.clone(),
                     sequence: seq,

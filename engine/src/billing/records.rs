@@ -23,6 +23,22 @@ impl DocType {
             DocType::CreditMemo => "credit_memo",
         }
     }
+
+    /// The contract's document kind (07 §3).
+    pub fn contract_kind(self) -> crate::callbacks::DocumentKind {
+        match self {
+            DocType::Invoice => crate::callbacks::DocumentKind::Invoice,
+            DocType::CreditMemo => crate::callbacks::DocumentKind::CreditMemo,
+        }
+    }
+
+    /// The `numbering` rows' document kind (04 §7).
+    pub fn numbering_kind(self) -> crate::invoicing::model::DocumentKind {
+        match self {
+            DocType::Invoice => crate::invoicing::model::DocumentKind::Invoice,
+            DocType::CreditMemo => crate::invoicing::model::DocumentKind::CreditMemo,
+        }
+    }
 }
 
 /// Lifecycle status (04 §8, §9.2).

@@ -253,32 +253,19 @@ impl Engine {
             if s.invoice.is_some() {
                 continue;
             }
-            let asset = match assets.get(&s.line) {
-                Some(a) => a.clone(),
-                None => {
-                    let a = self.asset(&s.line)?.map(Arc::new);
-                    assets.insert(s.line.clone(), a.clone());
-                    a
-                }
+            let Some(asset) = cached(&mut assets, &s.line, |l| Ok(self.asset(l)?.map(Arc::new)))?
+            else {
+                continue;
             };
-            let Some(asset) = asset else { continue };
-            let order = match orders.get(&asset.order) {
-                Some(o) => o.clone(),
-                None => {
-                    let o = self.order(&asset.order)?.map(|o| Arc::new(o.order));
-                    orders.insert(asset.order.clone(), o.clone());
-                    o
-                }
+            let Some(order) = cached(&mut orders, &asset.order, |o| {
+                Ok(self.order(o)?.map(|o| Arc::new(o.order)))
+            })?
+            else {
+                continue;
             };
-            let Some(order) = order else { continue };
-            let account = match accounts.get(&asset.account) {
-                Some(a) => a.clone(),
-                None => {
-                    let a = self.account(&asset.account)?.map(Arc::new);
-                    accounts.insert(asset.account.clone(), a.clone());
-                    a
-                }
-            };
+            let account = cached(&mut accounts, &asset.account, |a| {
+                Ok(self.account(a)?.map(Arc::new))
+            })?;
             let Some(account) = account else { continue };
             let cand = Cand {
                 schedule: s,
@@ -696,6 +683,20 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+}
+
+/// A record read once per run: `load` runs on the first lookup of `key`, absent records included.
+fn cached<T>(
+    map: &mut HashMap<String, Option<Arc<T>>>,
+    key: &str,
+    load: impl FnOnce(&str) -> Result<Option<Arc<T>>>,
+) -> Result<Option<Arc<T>>> {
+    if let Some(v) = map.get(key) {
+        return Ok(v.clone());
+    }
+    let v = load(key)?;
+    map.insert(key.to_string(), v.clone());
+    Ok(v)
 }
 
 /// Either an account failure (rolled back, the run goes on) or an engine error (the run stops).

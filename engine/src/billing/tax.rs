@@ -106,28 +106,20 @@ impl Engine {
         t: DocType,
         legal_entity: Option<&str>,
     ) -> Result<numbering::Numbering> {
+        // An entity that is not on record numbers like one without a prefix.
+        let id = legal_entity.unwrap_or_default();
         let entity = match legal_entity {
-            Some(id) => self
-                .get::<LegalEntity>(&crate::engine::key(&["le", id]))?
-                .unwrap_or(LegalEntity {
-                    id: id.to_string(),
-                    name: None,
-                    currency: String::new(),
-                    invoice_number_prefix: None,
-                    revenue_period: None,
-                }),
-            None => LegalEntity {
-                id: String::new(),
-                name: None,
-                currency: String::new(),
-                invoice_number_prefix: None,
-                revenue_period: None,
-            },
-        };
-        let kind = match t {
-            DocType::Invoice => crate::invoicing::model::DocumentKind::Invoice,
-            DocType::CreditMemo => crate::invoicing::model::DocumentKind::CreditMemo,
-        };
+            Some(id) => self.legal_entity(id)?,
+            None => None,
+        }
+        .unwrap_or(LegalEntity {
+            id: id.to_string(),
+            name: None,
+            currency: String::new(),
+            invoice_number_prefix: None,
+            revenue_period: None,
+        });
+        let kind = t.numbering_kind();
         numbering::resolve(&self.billing_rules()?.numbering, kind, &entity)
             .map_err(|e| e.into_engine(format!("numbering of {}", t.as_str())))
     }
@@ -187,10 +179,7 @@ impl Engine {
                 let req = cb::TaxRequest {
                     config: Default::default(),
                     dry_run,
-                    document: match doc.doc_type {
-                        DocType::Invoice => cb::DocumentKind::Invoice,
-                        DocType::CreditMemo => cb::DocumentKind::CreditMemo,
-                    },
+                    document: doc.doc_type.contract_kind(),
                     invoice: self.cb_invoice_with(doc, account, location.as_ref())?,
                 };
                 cbk.calculate_tax(&req)
@@ -256,11 +245,7 @@ impl Engine {
         let le = a
             .legal_entity
             .as_ref()
-            .and_then(|id| {
-                self.get::<LegalEntity>(&crate::engine::key(&["le", id]))
-                    .ok()
-                    .flatten()
-            })
+            .and_then(|id| self.legal_entity(id).ok().flatten())
             .map(|le| cb::LegalEntityInfo {
                 id: le.id,
                 name: le.name.unwrap_or_default(),
