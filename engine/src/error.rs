@@ -114,6 +114,22 @@ pub enum Code {
     TemplateKindMismatch,
     /// A template failed while rendering a document.
     RenderFailed,
+    /// The invoice has a non-cancelled credit memo (credit and rebill).
+    InvoiceAlreadyCredited,
+    /// A schedule of the invoice was amended (credit and rebill).
+    InvoiceHasAmendedSchedules,
+    /// A split names no lines.
+    SplitEmpty,
+    /// A split would move every line.
+    SplitLeavesEmptyInvoice,
+    /// A split names a line twice.
+    SplitLineRepeated,
+    /// An ad-hoc line amount is negative.
+    AdhocNegativeLine,
+    /// A location is not one of the account's.
+    UnknownLocation,
+    /// The grouping callback failed (07 §8).
+    InvoiceGroupingError,
 }
 
 impl Code {
@@ -174,6 +190,14 @@ impl Code {
             Code::UnknownTemplate => "unknown_template",
             Code::TemplateKindMismatch => "template_kind_mismatch",
             Code::RenderFailed => "render_failed",
+            Code::InvoiceAlreadyCredited => "invoice_already_credited",
+            Code::InvoiceHasAmendedSchedules => "invoice_has_amended_schedules",
+            Code::SplitEmpty => "split_empty",
+            Code::SplitLeavesEmptyInvoice => "split_leaves_empty_invoice",
+            Code::SplitLineRepeated => "split_line_repeated",
+            Code::AdhocNegativeLine => "adhoc_negative_line",
+            Code::UnknownLocation => "unknown_location",
+            Code::InvoiceGroupingError => "invoice_grouping_error",
         }
     }
 }

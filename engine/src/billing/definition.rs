@@ -26,6 +26,34 @@ fn record_of<'a, T: Serialize>(
         .as_ref()
 }
 
+/// The options a definition executes with, its dates resolved; the resolved definition is the
+/// run's parameters (idempotency, 04 §3.1).
+pub(crate) fn run_options(
+    def: &InvoiceRunDef,
+    invoice_date: NaiveDate,
+    process_through: NaiveDate,
+    dry_run: bool,
+) -> RunOptions {
+    let mut resolved = def.clone();
+    resolved.invoice_date = Some(invoice_date);
+    resolved.process_through = Some(process_through);
+    let parameters = serde_json::to_string(&resolved).unwrap_or_default();
+    RunOptions {
+        name: def.name.clone(),
+        process_through,
+        invoice_date,
+        by_ready_date: def.invoice_date_type == InvoiceDateType::ReadyForInvoiceDate,
+        auto_approve: def.auto_approve,
+        auto_approve_credit_memos: def.auto_approve_credit_memos,
+        split_by_order: def.split_by_order,
+        suppress: def.suppress,
+        template: def.template.clone(),
+        credit_memo_creation: def.credit_memo_creation,
+        dry_run,
+        parameters,
+    }
+}
+
 impl Engine {
     /// The invoice run definitions of the rules.
     pub fn invoice_run_defs(&self) -> Result<Vec<InvoiceRunDef>> {
@@ -208,24 +236,7 @@ impl Engine {
                 format!("custom filter rows (callback `{callback}`) are not wired into runs yet"),
             ));
         }
-        let mut resolved = def.clone();
-        resolved.invoice_date = Some(invoice_date);
-        resolved.process_through = Some(process_through);
-        let parameters = serde_json::to_string(&resolved).unwrap_or_default();
-        let opts = RunOptions {
-            name: def.name.clone(),
-            process_through,
-            invoice_date,
-            by_ready_date: def.invoice_date_type == InvoiceDateType::ReadyForInvoiceDate,
-            auto_approve: def.auto_approve,
-            auto_approve_credit_memos: def.auto_approve_credit_memos,
-            split_by_order: def.split_by_order,
-            suppress: def.suppress,
-            template: def.template.clone(),
-            credit_memo_creation: def.credit_memo_creation,
-            dry_run: preview_of.is_some(),
-            parameters,
-        };
+        let opts = run_options(def, invoice_date, process_through, preview_of.is_some());
         // Per schedule: the account, location, product and order records, built on first use.
         type Records = [Option<Option<serde_yaml::Value>>; 4];
         let row_passes = |n: u32, sel: &Selected<'_>, records: &mut Records| -> bool {

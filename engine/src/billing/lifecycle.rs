@@ -171,8 +171,46 @@ impl Engine {
         doc.recompute_totals();
         self.set_schedule_status(tx, &doc, ScheduleStatus::Invoiced, true)?;
         self.top_up_evergreen_in(tx, &doc)?;
+        self.post_approval(tx, &doc, on)?;
+        self.apply_linked_credits(tx, &mut doc, on)?;
         Self::save_doc(tx, &doc);
         Ok(Approval::Done(Box::new(doc)))
+    }
+
+    /// 04 §8 / §9.2: an approved invoice takes the approved memos linked to it, oldest first; an
+    /// approved memo goes to its invoice when that is approved. Each up to the invoice balance.
+    fn apply_linked_credits(
+        &self,
+        tx: &mut Tx<'_>,
+        doc: &mut Document,
+        on: NaiveDate,
+    ) -> Result<()> {
+        match doc.doc_type {
+            DocType::Invoice => {
+                let r = doc.reference();
+                for (k, v) in tx.scan(&keys::documents(DocType::CreditMemo, &doc.account))? {
+                    let mut memo: Document = crate::engine::decode(&k, &v)?;
+                    if memo.status != DocStatus::Approved || memo.invoice.as_deref() != Some(&r) {
+                        continue;
+                    }
+                    if !self.apply_credit(tx, &mut memo, doc, on)?.is_zero() {
+                        Self::save_doc(tx, &memo);
+                    }
+                }
+            }
+            DocType::CreditMemo => {
+                let Some(inv) = doc.invoice.clone() else {
+                    return Ok(());
+                };
+                let mut invoice = Self::load_doc(tx, &inv)?;
+                if invoice.status == DocStatus::Approved
+                    && !self.apply_credit(tx, doc, &mut invoice, on)?.is_zero()
+                {
+                    Self::save_doc(tx, &invoice);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// 04 §7: the number of `doc`, taken now. The sequence advances only when the approval is
@@ -299,7 +337,7 @@ impl Engine {
 
     /// Cancel an invoice (04 §8): drafts always; approved ones only while nothing is applied.
     /// Live schedules return to `pending_billing`; a number, once taken, is kept.
-    pub fn cancel_invoice(&self, reference: &str) -> Result<Document> {
+    pub fn cancel_invoice(&self, reference: &str, on: NaiveDate) -> Result<Document> {
         self.billing_action(|e, tx| {
             let mut doc = Self::load_doc(tx, reference)?;
             if doc.doc_type != DocType::Invoice {
@@ -329,6 +367,9 @@ impl Engine {
                 }
                 _ => {}
             }
+            if doc.status == DocStatus::Approved {
+                e.post_cancellation(tx, &doc, on)?;
+            }
             doc.status = DocStatus::Cancelled;
             e.set_schedule_status(tx, &doc, ScheduleStatus::PendingBilling, false)?;
             Self::save_doc(tx, &doc);
@@ -338,7 +379,7 @@ impl Engine {
 
     /// Cancel a credit memo (04 §9.2): drafts (run memos return their schedules); approved
     /// direct memos with nothing applied.
-    pub fn cancel_credit_memo(&self, reference: &str) -> Result<Document> {
+    pub fn cancel_credit_memo(&self, reference: &str, on: NaiveDate) -> Result<Document> {
         self.billing_action(|e, tx| {
             let mut doc = Self::load_doc(tx, reference)?;
             if doc.doc_type != DocType::CreditMemo {
@@ -370,6 +411,9 @@ impl Engine {
                     ))
                 }
                 _ => {}
+            }
+            if doc.status == DocStatus::Approved {
+                e.post_cancellation(tx, &doc, on)?;
             }
             doc.status = DocStatus::Cancelled;
             e.set_schedule_status(tx, &doc, ScheduleStatus::PendingBilling, false)?;
@@ -538,6 +582,8 @@ impl Engine {
                 reason: Some(req.reason.clone()),
                 invoice: Some(req.invoice.clone()),
                 approved_on: None,
+                replaces: None,
+                replaced_by: Vec::new(),
                 invoice_date: req.date,
                 lines,
                 ..invoice.clone()

@@ -6,8 +6,13 @@
 //! - [`run`] — the run pipeline of 04 §3 (selection, grouping, the grouping callback, the
 //!   credit-memo option, lines, tax, due dates, suppression, drafts, auto-approval).
 //! - [`lifecycle`] — approve, cancel, delete (04 §8, §9.2) and gapless numbering (04 §7).
+//! - [`actions`] — split, regenerate, ad-hoc invoices, credit and rebill (04 §8.1).
+//! - [`ar`] — the A/R posting hooks: approval, cancellation and credit application post
+//!   double-entry transactions (05 §1.3) in the same commit.
 //! - [`tax`] — the document tax step: the built-in table or the `tax` callback (04 §5).
 
+pub mod actions;
+pub mod ar;
 mod definition;
 pub mod lifecycle;
 pub mod records;

@@ -178,6 +178,12 @@ pub struct Document {
     pub invoice: Option<String>,
     /// Date of approval.
     pub approved_on: Option<NaiveDate>,
+    /// The invoice this one replaces (regenerate, credit and rebill; 04 §8.1).
+    #[serde(default)]
+    pub replaces: Option<String>,
+    /// The documents that replace this one.
+    #[serde(default)]
+    pub replaced_by: Vec<String>,
     /// Lines, `n` = 1…
     pub lines: Vec<DocLine>,
 }

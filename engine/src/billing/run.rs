@@ -292,7 +292,7 @@ impl Engine {
     }
 
     /// One account's part of a run, staged in `tx` (the caller releases or rolls back).
-    fn bill_account(
+    pub(crate) fn bill_account(
         &self,
         tx: &mut Tx<'_>,
         opts: &RunOptions,
@@ -377,37 +377,7 @@ impl Engine {
             } else if opts.credit_memo_creation == CreditMemoCreation::PerInvoice {
                 p.doc.invoice = new_invoice_of_group.get(&p.doc.group_key).cloned();
             }
-            let r = p.doc.reference();
-            for c in &p.cands {
-                // The schedule's own record is the exactly-once index: it is billed here only if,
-                // read through this commit, it is still pending and on no document.
-                let (order, line) =
-                    crate::engine::split_line_ref(&c.schedule.line).unwrap_or_default();
-                let k = schedule_key(order, line, c.schedule.seq);
-                // Unless this commit already wrote it, the record is the one selection read under
-                // the same lock.
-                let current: Option<Schedule> = match tx.staged(&k) {
-                    Some(v) => v
-                        .map(|v| crate::engine::decode(&k, &v))
-                        .transpose()
-                        .map_err(Failed::Engine)?,
-                    None => Some(c.schedule.clone()),
-                };
-                let Some(mut s) = current
-                    .filter(|s| s.status == ScheduleStatus::PendingBilling && s.invoice.is_none())
-                else {
-                    return Err(Failed::Engine(EngineError::refused(
-                        Code::InvalidRecord,
-                        c.schedule.id.clone(),
-                        "status",
-                        "schedule already billed or no longer pending (exactly-once)",
-                    )));
-                };
-                s.status = ScheduleStatus::PendingInvoiced;
-                s.invoice = Some(r.clone());
-                tx.put(k, &s);
-            }
-            tx.put(keys::document(p.doc.doc_type, account, seq), &p.doc);
+            let r = stage_document(tx, &p.doc, &p.cands).map_err(Failed::Engine)?;
             outcome.documents.push(r);
         }
         if opts.dry_run {
@@ -565,7 +535,7 @@ impl Engine {
         Ok(out)
     }
 
-    fn new_document(
+    pub(crate) fn new_document(
         &self,
         t: DocType,
         opts: &RunOptions,
@@ -653,6 +623,8 @@ impl Engine {
             reason: (t == DocType::CreditMemo).then(|| "amendment".to_string()),
             invoice: None,
             approved_on: None,
+            replaces: None,
+            replaced_by: Vec::new(),
             lines,
         };
         doc.recompute_totals();
@@ -683,6 +655,38 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+}
+
+/// Stage a new document (its `seq` already taken) with its schedules: each goes
+/// `pending_invoiced` on it, but only if, read through this commit, it is still pending and on no
+/// document: the schedule's own record is the exactly-once index. Returns the document's ref.
+pub(crate) fn stage_document(tx: &mut Tx<'_>, doc: &Document, cands: &[Cand]) -> Result<String> {
+    let r = doc.reference();
+    for c in cands {
+        let (order, line) = crate::engine::split_line_ref(&c.schedule.line).unwrap_or_default();
+        let k = schedule_key(order, line, c.schedule.seq);
+        // Unless this commit already wrote it, the record is the one the caller read under the
+        // same lock.
+        let current: Option<Schedule> = match tx.staged(&k) {
+            Some(v) => v.map(|v| crate::engine::decode(&k, &v)).transpose()?,
+            None => Some(c.schedule.clone()),
+        };
+        let Some(mut s) =
+            current.filter(|s| s.status == ScheduleStatus::PendingBilling && s.invoice.is_none())
+        else {
+            return Err(EngineError::refused(
+                Code::InvalidRecord,
+                c.schedule.id.clone(),
+                "status",
+                "schedule already billed or no longer pending (exactly-once)",
+            ));
+        };
+        s.status = ScheduleStatus::PendingInvoiced;
+        s.invoice = Some(r.clone());
+        tx.put(k, &s);
+    }
+    tx.put(keys::document(doc.doc_type, &doc.account, doc.seq), doc);
+    Ok(r)
 }
 
 /// A record read once per run: `load` runs on the first lookup of `key`, absent records included.

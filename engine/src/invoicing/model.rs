@@ -161,7 +161,7 @@ impl WeekdayName {
 }
 
 /// `auto_approve`: `false`, `true`, or `{op, amount}` compared with the total incl. tax.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AutoApprove {
     /// `false` (default): nothing is approved by the run.
     #[default]
@@ -196,6 +196,24 @@ impl AutoApprove {
     /// False only for `auto_approve: false`.
     pub fn is_on(&self) -> bool {
         !matches!(self, AutoApprove::Off)
+    }
+}
+
+/// Written as it is read (`false`, `true`, `{op, amount}`), so a run's stored parameters read
+/// back (regenerate, 04 §8.1).
+impl Serialize for AutoApprove {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AutoApprove::Off => s.serialize_bool(false),
+            AutoApprove::All => s.serialize_bool(true),
+            AutoApprove::Threshold { op, amount } => {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("op", op)?;
+                m.serialize_entry("amount", amount)?;
+                m.end()
+            }
+        }
     }
 }
 
@@ -259,6 +277,7 @@ impl<'de> Deserialize<'de> for Suppress {
 
 /// A filter row's `value`: one scalar (as text) or a list (for `in`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum FilterValue {
     /// One value.
     One(String),
@@ -291,8 +310,9 @@ impl<'de> Deserialize<'de> for FilterValue {
     }
 }
 
-/// One filter row (§2.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One filter row (§2.2). Written as it is read (`{n, object, field, op, value}` or
+/// `{n, object: custom, callback}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FilterRow {
     /// `{n, object, field, op, value}`.
     Field {
@@ -314,6 +334,36 @@ pub enum FilterRow {
         /// The plugin name.
         callback: String,
     },
+}
+
+impl Serialize for FilterRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            FilterRow::Field {
+                n,
+                object,
+                field,
+                op,
+                value,
+            } => {
+                m.serialize_entry("n", n)?;
+                m.serialize_entry("object", object)?;
+                m.serialize_entry("field", field)?;
+                m.serialize_entry("op", op)?;
+                if let Some(v) = value {
+                    m.serialize_entry("value", v)?;
+                }
+            }
+            FilterRow::Custom { n, callback } => {
+                m.serialize_entry("n", n)?;
+                m.serialize_entry("object", "custom")?;
+                m.serialize_entry("callback", callback)?;
+            }
+        }
+        m.end()
+    }
 }
 
 impl FilterRow {
@@ -831,6 +881,27 @@ pub(crate) mod tests {
         assert_eq!(r.generate_documents, None);
         assert_eq!(r.process_through, Some(d("2016-03-01")));
         assert!(r.check().is_empty());
+    }
+
+    /// A run's stored parameters (its definition as JSON) read back to the same definition, for
+    /// every shape of the keys that have several (regenerate and rebill read them, 04 §8.1).
+    #[test]
+    fn definitions_round_trip_through_their_parameters() {
+        for extra in [
+            "auto_approve: false\n",
+            "auto_approve: true\nauto_send: true\n",
+            "auto_approve: {op: le, amount: \"1000.50\"}\nsuppress: {op: eq, amount: 0}\n",
+            "split_by_order: true\ncredit_memo_creation: per_negative_schedule\ninvoice_date_type: ready_for_invoice_date\n",
+            "filters:\n  - {n: 1, object: account, field: name, op: in, value: [A, B]}\n  - {n: 2, object: custom, callback: big}\nfilter_logic: 1 OR 2\ntemplate: T\n",
+            "type: scheduled\nschedule: {type: monthly_by_day, week: second, weekday: monday, time: \"09:30\", invoice_date_offset: -1}\n",
+        ] {
+            let text = format!("name: R\nprocess_through: 2016-03-01\n{extra}");
+            let def: InvoiceRunDef = serde_yaml::from_value(yaml(&text)).unwrap();
+            let json = serde_json::to_string(&def).unwrap();
+            let back: InvoiceRunDef = serde_json::from_str(&json)
+                .unwrap_or_else(|e| panic!("{extra}: {json}: {e}"));
+            assert_eq!(back, def, "{extra}");
+        }
     }
 
     #[test]

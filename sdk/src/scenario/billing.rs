@@ -1,9 +1,11 @@
 //! The invoicing vocabulary of scenario files (04 §12): steps `invoice_run`, `approve`,
-//! `cancel_invoice`, `cancel_credit_memo`, `delete`, `credit_memo`, `render`; expectations
-//! `invoices`, `invoice_lines`, `credit_memos`, `run`.
+//! `cancel_invoice`, `cancel_credit_memo`, `delete`, `credit_memo`, `render`, `split_invoice`,
+//! `regenerate`, `adhoc_invoice`, `credit_and_rebill`; expectations `invoices`,
+//! `invoice_lines`, `credit_memos`, `run`, `preview`, `ledger`.
 
 use super::{compare_table, table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
 use chrono::NaiveDate;
+use reckon_engine::billing::actions::{AdhocLine, AdhocRequest, RebillRequest};
 use reckon_engine::billing::lifecycle::{CreditLine, CreditRequest};
 use reckon_engine::billing::{DocType, Document};
 use reckon_engine::dates::parse_date;
@@ -24,7 +26,72 @@ pub(super) const ACTIONS: &[&str] = &[
     "delete",
     "credit_memo",
     "render",
+    "split_invoice",
+    "regenerate",
+    "adhoc_invoice",
+    "credit_and_rebill",
 ];
+
+const SPLIT: Ty = Ty::Obj(&[
+    req("invoice", Ty::Text, "the draft invoice"),
+    req(
+        "lines",
+        Ty::List(&Ty::Int(1, 1_000_000)),
+        "the lines (n) that move to the new draft",
+    ),
+]);
+
+const ADHOC: Ty = Ty::Obj(&[
+    req("account", Ty::Text, "the bill-to account"),
+    opt("invoice_date", Ty::Date, "invoice date (default the clock)"),
+    opt("location", Ty::Text, "one of the account's locations"),
+    opt(
+        "payment_term",
+        Ty::Text,
+        "payment term (default the account's)",
+    ),
+    opt("currency", Ty::Currency, "must be the account's"),
+    req(
+        "lines",
+        Ty::List(&Ty::Obj(&[
+            req("product", Ty::Text, "product code"),
+            opt("description", Ty::Text, "display text"),
+            opt("quantity", Ty::Decimal("0", ""), "quantity (default 1)"),
+            opt("unit_price", Ty::Money(false), "unit price"),
+            opt(
+                "amount",
+                Ty::Money(false),
+                "amount (default round(quantity × unit_price) − discount)",
+            ),
+            opt("discount", Ty::Money(false), "discount"),
+            opt("period_start", Ty::Date, "service period"),
+            opt("period_end", Ty::Date, "service period"),
+        ])),
+        "manual lines",
+    ),
+    opt("approve", Ty::Bool, "approve at once (default false)"),
+]);
+
+const REBILL: Ty = Ty::Obj(&[
+    req("invoice", Ty::Text, "the approved invoice"),
+    opt(
+        "invoice_date",
+        Ty::Date,
+        "date of the memo and the new invoice (default the clock)",
+    ),
+    opt(
+        "approve",
+        Ty::Bool,
+        "approve the new invoice (default false)",
+    ),
+]);
+
+const LEDGER: Ty = Ty::Obj(&[
+    req("account", Ty::Text, "the customer account"),
+    req("columns", Ty::List(&Ty::Text), "any 05 §1.2 field"),
+    TABLE_ROWS,
+    TABLE_FIRST,
+]);
 
 const CREDIT_MEMO: Ty = Ty::Obj(&[
     req("invoice", Ty::Text, "the approved invoice, invoice:ACME#1"),
@@ -101,6 +168,10 @@ pub(super) enum Action {
     CreditMemo(serde_yaml::Value),
     /// Render the document as PDF in memory (04 §11.2); the bytes are discarded.
     Render(String),
+    SplitInvoice(serde_yaml::Value),
+    Regenerate(String),
+    Adhoc(serde_yaml::Value),
+    Rebill(serde_yaml::Value),
 }
 
 /// An invoicing expectation.
@@ -125,6 +196,12 @@ pub(super) enum Check {
         fields: Vec<(String, String)>,
     },
     Preview {
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+        first: Option<usize>,
+    },
+    Ledger {
+        account: String,
         columns: Vec<String>,
         rows: Vec<Vec<String>>,
         first: Option<usize>,
@@ -155,6 +232,18 @@ pub(super) fn parse_action(
             RUN_SCHEDULED.check(v, path, findings);
             Action::RunScheduled(v.to_value())
         }
+        "split_invoice" => {
+            SPLIT.check(v, path, findings);
+            Action::SplitInvoice(v.to_value())
+        }
+        "adhoc_invoice" => {
+            ADHOC.check(v, path, findings);
+            Action::Adhoc(v.to_value())
+        }
+        "credit_and_rebill" => {
+            REBILL.check(v, path, findings);
+            Action::Rebill(v.to_value())
+        }
         _ => {
             Ty::Text.check(v, path, findings);
             let r = text(v);
@@ -163,6 +252,7 @@ pub(super) fn parse_action(
                 "cancel_invoice" => Action::CancelInvoice(r),
                 "cancel_credit_memo" => Action::CancelCreditMemo(r),
                 "render" => Action::Render(r),
+                "regenerate" => Action::Regenerate(r),
                 _ => Action::Delete(r),
             }
         }
@@ -202,6 +292,16 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
         PREVIEW_TABLE.check(t, &format!("{path}.preview"), findings);
         let (columns, rows, first) = table(t, &format!("{path}.preview"), findings);
         out.push(Check::Preview {
+            columns,
+            rows,
+            first,
+        });
+    }
+    if let Some(t) = v.get("ledger") {
+        LEDGER.check(t, &format!("{path}.ledger"), findings);
+        let (columns, rows, first) = table(t, &format!("{path}.ledger"), findings);
+        out.push(Check::Ledger {
+            account: t.get("account").map(text).unwrap_or_default(),
             columns,
             rows,
             first,
@@ -252,6 +352,17 @@ pub(super) fn describe(a: &Action) -> String {
         Action::CreditMemo(v) => {
             format!("credit_memo {}", str_of(v, "invoice").unwrap_or_default())
         }
+        Action::SplitInvoice(v) => {
+            format!("split_invoice {}", str_of(v, "invoice").unwrap_or_default())
+        }
+        Action::Regenerate(r) => format!("regenerate {r}"),
+        Action::Adhoc(v) => format!("adhoc_invoice {}", str_of(v, "account").unwrap_or_default()),
+        Action::Rebill(v) => {
+            format!(
+                "credit_and_rebill {}",
+                str_of(v, "invoice").unwrap_or_default()
+            )
+        }
     }
 }
 
@@ -261,7 +372,9 @@ pub(super) fn own_date(a: &Action) -> Option<NaiveDate> {
         Action::InvoiceRun(v)
         | Action::CreditMemo(v)
         | Action::RunScheduled(v)
-        | Action::Preview(v) => v,
+        | Action::Preview(v)
+        | Action::Adhoc(v)
+        | Action::Rebill(v) => v,
         _ => return None,
     };
     ["entered", "on", "date", "invoice_date", "through"]
@@ -277,10 +390,34 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
         Action::RunScheduled(_) => engine.run_scheduled(clock).map(|_| ()),
         Action::Preview(v) => engine.preview(v, clock).map(|_| ()),
         Action::Approve(r) => engine.approve(r, clock).map(|_| ()),
-        Action::CancelInvoice(r) => engine.cancel_invoice(r).map(|_| ()),
-        Action::CancelCreditMemo(r) => engine.cancel_credit_memo(r).map(|_| ()),
+        Action::CancelInvoice(r) => engine.cancel_invoice(r, clock).map(|_| ()),
+        Action::CancelCreditMemo(r) => engine.cancel_credit_memo(r, clock).map(|_| ()),
         Action::Delete(r) => engine.delete_document(r),
         Action::Render(r) => render(engine, r),
+        Action::SplitInvoice(v) => {
+            let lines: Vec<u32> = v
+                .get("lines")
+                .and_then(|l| l.as_sequence())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|x| x.as_u64().map(|n| n as u32))
+                        .collect()
+                })
+                .unwrap_or_default();
+            engine
+                .split_invoice(&str_of(v, "invoice").unwrap_or_default(), &lines)
+                .map(|_| ())
+        }
+        Action::Regenerate(r) => engine.regenerate(r, clock).map(|_| ()),
+        Action::Adhoc(v) => engine.adhoc_invoice(&adhoc_request(v), clock).map(|_| ()),
+        Action::Rebill(v) => {
+            let req = RebillRequest {
+                invoice: str_of(v, "invoice").unwrap_or_default(),
+                invoice_date: date_of(v, "invoice_date").unwrap_or(clock),
+                approve: v.get("approve").and_then(|b| b.as_bool()).unwrap_or(false),
+            };
+            engine.credit_and_rebill(&req, clock).map(|_| ())
+        }
         Action::CreditMemo(v) => {
             let lines = v
                 .get("lines")
@@ -307,6 +444,44 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
             };
             engine.credit_memo(&req, clock).map(|_| ())
         }
+    }
+}
+
+fn date_of(v: &serde_yaml::Value, k: &str) -> Option<NaiveDate> {
+    str_of(v, k).and_then(|d| parse_date(&d))
+}
+
+fn decimal_of(v: &serde_yaml::Value, k: &str) -> Option<rust_decimal::Decimal> {
+    str_of(v, k).and_then(|d| parse_decimal(&d))
+}
+
+/// The `adhoc_invoice` step's request (validated by [`ADHOC`]).
+fn adhoc_request(v: &serde_yaml::Value) -> AdhocRequest {
+    AdhocRequest {
+        account: str_of(v, "account").unwrap_or_default(),
+        invoice_date: date_of(v, "invoice_date"),
+        location: str_of(v, "location"),
+        payment_term: str_of(v, "payment_term"),
+        currency: str_of(v, "currency"),
+        lines: v
+            .get("lines")
+            .and_then(|l| l.as_sequence())
+            .map(|l| {
+                l.iter()
+                    .map(|x| AdhocLine {
+                        product: str_of(x, "product").unwrap_or_default(),
+                        description: str_of(x, "description"),
+                        quantity: decimal_of(x, "quantity"),
+                        unit_price: decimal_of(x, "unit_price"),
+                        amount: decimal_of(x, "amount"),
+                        discount: decimal_of(x, "discount"),
+                        period_start: date_of(x, "period_start"),
+                        period_end: date_of(x, "period_end"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        approve: v.get("approve").and_then(|b| b.as_bool()).unwrap_or(false),
     }
 }
 
@@ -365,6 +540,7 @@ fn doc_cell(d: &Document, json: &serde_json::Value, column: &str) -> String {
         "date" => d.invoice_date.to_string(),
         "applied" => d.credits_applied.to_string(),
         "lines" => d.lines.len().to_string(),
+        "replaced_by" => d.replaced_by.join(", "),
         _ => json_cell(json.get(column)),
     }
 }
@@ -476,6 +652,28 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                 .collect();
             let sc = docs.first().map_or(2, |(d, _)| scale(&d.currency));
             compare_table(out, n, "expect preview", columns, rows, *first, &cells, sc);
+        }
+        Check::Ledger {
+            account,
+            columns,
+            rows,
+            first,
+        } => {
+            let what = format!("expect ledger {account}");
+            match engine.ar_transactions(account) {
+                Ok(txns) => {
+                    let cells: Vec<Vec<String>> = txns
+                        .iter()
+                        .map(|t| {
+                            let json = serde_json::to_value(t).unwrap_or_default();
+                            columns.iter().map(|c| json_cell(json.get(c))).collect()
+                        })
+                        .collect();
+                    let sc = txns.first().map_or(2, |t| scale(&t.currency));
+                    compare_table(out, n, &what, columns, rows, *first, &cells, sc);
+                }
+                Err(e) => fail(out, what, e),
+            }
         }
         Check::Run { name, on, fields } => {
             let what = format!("expect run {name}");

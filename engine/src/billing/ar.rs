@@ -1,0 +1,348 @@
+//! The A/R posting hooks of invoicing (04 §8, §9.2; the ledger itself is 05 §1): every approval,
+//! approved cancellation and credit application posts one double-entry transaction, staged in
+//! the same commit as the document change it records.
+//!
+//! Postings follow 05 §1.3: a negative component is posted on the opposite side, zero components
+//! are omitted, and a transaction whose amount would be 0 is not created. Transactions are
+//! numbered `AR-000001`… store-wide in creation order and never change.
+
+use super::records::{DocType, Document};
+use super::tx::Tx;
+use crate::engine::{key, Engine};
+use crate::error::Result;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Debit or credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Debit.
+    Debit,
+    /// Credit.
+    Credit,
+}
+
+/// One posting of a transaction (05 §1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    /// `receivable`, `billings`, `tax_payable`, `customer_credit`, `sales_credits`, …
+    pub ledger_account: String,
+    /// Debit or credit.
+    pub side: Side,
+    /// Positive amount.
+    pub amount: Decimal,
+    /// The document the posting names (`invoice:ACME#1`, `credit_memo:ACME#1`).
+    pub reference: String,
+}
+
+/// An A/R transaction (05 §1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArTransaction {
+    /// `AR-000001`…
+    pub number: String,
+    /// `invoice`, `late_fee`, `invoice_cancellation`, `credit_memo`,
+    /// `credit_memo_cancellation`, `credit_application`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Customer account.
+    pub account: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// Positive amount.
+    pub amount: Decimal,
+    /// The step's date.
+    pub created_on: NaiveDate,
+    /// Effective date (= `created_on` for invoicing's postings).
+    pub effective_on: NaiveDate,
+    /// Source document.
+    pub source: Option<String>,
+    /// Destination document.
+    pub destination: Option<String>,
+    /// The destination invoice's balance before.
+    pub starting_balance: Option<Decimal>,
+    /// The destination invoice's balance after.
+    pub ending_balance: Option<Decimal>,
+    /// ≥ 2 postings, debits = credits.
+    pub postings: Vec<Posting>,
+    /// The transaction this one reverses.
+    pub reverses: Option<String>,
+}
+
+impl ArTransaction {
+    /// Σ debits − Σ credits (0 for every stored transaction).
+    pub fn imbalance(&self) -> Decimal {
+        self.postings
+            .iter()
+            .map(|p| match p.side {
+                Side::Debit => p.amount,
+                Side::Credit => -p.amount,
+            })
+            .sum()
+    }
+}
+
+fn seq_key() -> Vec<u8> {
+    key(&["arseq"])
+}
+
+fn txn_key(seq: u64) -> Vec<u8> {
+    let mut k = key(&["artx", ""]);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn account_index_key(account: &str, seq: u64) -> Vec<u8> {
+    let mut k = key(&["artxacct", account, ""]);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// A transaction being built: postings with signs normalised.
+struct Draft {
+    kind: &'static str,
+    postings: Vec<Posting>,
+}
+
+impl Draft {
+    fn new(kind: &'static str) -> Self {
+        Draft {
+            kind,
+            postings: Vec::new(),
+        }
+    }
+
+    /// Post `amount` on `side`; a negative amount goes on the other side, zero is omitted.
+    fn post(mut self, ledger: &str, side: Side, amount: Decimal, reference: &str) -> Self {
+        if amount.is_zero() {
+            return self;
+        }
+        let (side, amount) = if amount < Decimal::ZERO {
+            (
+                match side {
+                    Side::Debit => Side::Credit,
+                    Side::Credit => Side::Debit,
+                },
+                -amount,
+            )
+        } else {
+            (side, amount)
+        };
+        self.postings.push(Posting {
+            ledger_account: ledger.to_string(),
+            side,
+            amount,
+            reference: reference.to_string(),
+        });
+        self
+    }
+}
+
+/// What a posting names besides its postings.
+struct Parties<'a> {
+    doc: &'a Document,
+    amount: Decimal,
+    on: NaiveDate,
+    source: Option<String>,
+    destination: Option<String>,
+    balances: Option<(Decimal, Decimal)>,
+    reverses: Option<String>,
+}
+
+/// Stage `draft` as the next transaction; `None` when its amount is 0.
+fn stage(tx: &mut Tx<'_>, draft: Draft, p: Parties<'_>) -> Result<Option<ArTransaction>> {
+    if p.amount.is_zero() || draft.postings.is_empty() {
+        return Ok(None);
+    }
+    let seq: u64 = tx.get::<u64>(&seq_key())?.unwrap_or(0) + 1;
+    let t = ArTransaction {
+        number: format!("AR-{seq:06}"),
+        kind: draft.kind.to_string(),
+        account: p.doc.account.clone(),
+        currency: p.doc.currency.clone(),
+        amount: p.amount.abs(),
+        created_on: p.on,
+        effective_on: p.on,
+        source: p.source,
+        destination: p.destination,
+        starting_balance: p.balances.map(|b| b.0),
+        ending_balance: p.balances.map(|b| b.1),
+        postings: draft.postings,
+        reverses: p.reverses,
+    };
+    debug_assert!(t.imbalance().is_zero(), "unbalanced {t:?}");
+    tx.put(seq_key(), &seq);
+    tx.put(txn_key(seq), &t);
+    tx.put(account_index_key(&t.account, seq), &seq);
+    Ok(Some(t))
+}
+
+impl Engine {
+    /// 04 §8 approval: `invoice` (`late_fee` for late-fee invoices) — receivable total against
+    /// income net and tax payable. For a credit memo: `credit_memo` — sales credits net and tax
+    /// payable against customer credit.
+    pub(crate) fn post_approval(
+        &self,
+        tx: &mut Tx<'_>,
+        doc: &Document,
+        on: NaiveDate,
+    ) -> Result<()> {
+        let r = doc.reference();
+        let net = doc.total - doc.tax;
+        let draft = match doc.doc_type {
+            DocType::Invoice => {
+                let (kind, income) = if doc.kind == "late_fee" {
+                    ("late_fee", "late_fee_income")
+                } else {
+                    ("invoice", "billings")
+                };
+                Draft::new(kind)
+                    .post("receivable", Side::Debit, doc.total, &r)
+                    .post(income, Side::Credit, net, &r)
+                    .post("tax_payable", Side::Credit, doc.tax, &r)
+            }
+            DocType::CreditMemo => Draft::new("credit_memo")
+                .post("sales_credits", Side::Debit, net, &r)
+                .post("tax_payable", Side::Debit, doc.tax, &r)
+                .post("customer_credit", Side::Credit, doc.total, &r),
+        };
+        let (source, destination, balances) = match doc.doc_type {
+            DocType::Invoice => (None, Some(r.clone()), Some((Decimal::ZERO, doc.total))),
+            DocType::CreditMemo => (Some(r.clone()), None, None),
+        };
+        stage(
+            tx,
+            draft,
+            Parties {
+                doc,
+                amount: doc.total,
+                on,
+                source,
+                destination,
+                balances,
+                reverses: None,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The reversal of an approved document's approval posting (04 §8 `invoice_cancellation`,
+    /// 04 §9.2 `credit_memo_cancellation`).
+    pub(crate) fn post_cancellation(
+        &self,
+        tx: &mut Tx<'_>,
+        doc: &Document,
+        on: NaiveDate,
+    ) -> Result<()> {
+        let r = doc.reference();
+        let net = doc.total - doc.tax;
+        let draft = match doc.doc_type {
+            DocType::Invoice => Draft::new("invoice_cancellation")
+                .post(
+                    if doc.kind == "late_fee" {
+                        "late_fee_income"
+                    } else {
+                        "billings"
+                    },
+                    Side::Debit,
+                    net,
+                    &r,
+                )
+                .post("tax_payable", Side::Debit, doc.tax, &r)
+                .post("receivable", Side::Credit, doc.total, &r),
+            DocType::CreditMemo => Draft::new("credit_memo_cancellation")
+                .post("customer_credit", Side::Debit, doc.total, &r)
+                .post("sales_credits", Side::Credit, net, &r)
+                .post("tax_payable", Side::Credit, doc.tax, &r),
+        };
+        let reverses = ar_in(tx, &doc.account)?
+            .into_iter()
+            .rev()
+            .find(|t| {
+                matches!(t.kind.as_str(), "invoice" | "late_fee" | "credit_memo")
+                    && (t.destination.as_deref() == Some(r.as_str())
+                        || t.source.as_deref() == Some(r.as_str()))
+            })
+            .map(|t| t.number);
+        let (source, destination, balances) = match doc.doc_type {
+            DocType::Invoice => (
+                Some(r.clone()),
+                Some(r.clone()),
+                Some((doc.balance, Decimal::ZERO)),
+            ),
+            DocType::CreditMemo => (Some(r.clone()), None, None),
+        };
+        stage(
+            tx,
+            draft,
+            Parties {
+                doc,
+                amount: doc.total,
+                on,
+                source,
+                destination,
+                balances,
+                reverses,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Apply an approved memo to an approved invoice, up to the memo's unapplied amount and the
+    /// invoice's balance (04 §9.2; 05 `credit_application`). Both documents are updated in `tx`
+    /// (the caller saves them); returns the amount applied.
+    pub(crate) fn apply_credit(
+        &self,
+        tx: &mut Tx<'_>,
+        memo: &mut Document,
+        invoice: &mut Document,
+        on: NaiveDate,
+    ) -> Result<Decimal> {
+        let unapplied = memo.total - memo.credits_applied;
+        let amount = unapplied.min(invoice.balance);
+        if amount <= Decimal::ZERO {
+            return Ok(Decimal::ZERO);
+        }
+        let (mr, ir) = (memo.reference(), invoice.reference());
+        let before = invoice.balance;
+        memo.credits_applied += amount;
+        memo.recompute_totals();
+        invoice.credits_applied += amount;
+        invoice.recompute_totals();
+        let draft = Draft::new("credit_application")
+            .post("customer_credit", Side::Debit, amount, &mr)
+            .post("receivable", Side::Credit, amount, &ir);
+        stage(
+            tx,
+            draft,
+            Parties {
+                doc: invoice,
+                amount,
+                on,
+                source: Some(mr),
+                destination: Some(ir),
+                balances: Some((before, invoice.balance)),
+                reverses: None,
+            },
+        )?;
+        Ok(amount)
+    }
+
+    /// An account's A/R transactions in number order.
+    pub fn ar_transactions(&self, account: &str) -> Result<Vec<ArTransaction>> {
+        ar_in(&Tx::new(self.store.as_ref()), account)
+    }
+}
+
+/// An account's A/R transactions in number order, read through `tx`.
+fn ar_in(tx: &Tx<'_>, account: &str) -> Result<Vec<ArTransaction>> {
+    let mut out = Vec::new();
+    for (k, v) in tx.scan(&key(&["artxacct", account, ""]))? {
+        let seq: u64 = crate::engine::decode(&k, &v)?;
+        if let Some(t) = tx.get::<ArTransaction>(&txn_key(seq))? {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
