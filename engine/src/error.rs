@@ -130,6 +130,8 @@ pub enum Code {
     UnknownLocation,
     /// The grouping callback failed (07 §8).
     InvoiceGroupingError,
+    /// A report name is unknown (05 §9).
+    UnknownReport,
 }
 
 impl Code {
@@ -198,6 +200,7 @@ impl Code {
             Code::AdhocNegativeLine => "adhoc_negative_line",
             Code::UnknownLocation => "unknown_location",
             Code::InvoiceGroupingError => "invoice_grouping_error",
+            Code::UnknownReport => "unknown_report",
         }
     }
 }

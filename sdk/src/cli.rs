@@ -26,6 +26,12 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
+    Csv,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Rule files: check a folder, or print the JSON Schema.
@@ -63,6 +69,32 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// A report over a store, as CSV or JSON (05 §9): invoice_forecast, ar_transactions.
+    Report {
+        /// The report name.
+        name: String,
+        /// A sled store written by the SDK.
+        #[arg(long)]
+        store: PathBuf,
+        /// As of this date.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// From (a date; `YYYY-MM` for invoice_forecast).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (a date; `YYYY-MM` for invoice_forecast).
+        #[arg(long)]
+        to: Option<String>,
+        /// One account.
+        #[arg(long)]
+        account: Option<String>,
+        /// One currency.
+        #[arg(long)]
+        currency: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
     },
     /// Benchmarks with same-run baselines.
     Bench {
@@ -265,6 +297,32 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             stats,
             out,
         ),
+        Command::Report {
+            name,
+            store,
+            as_of,
+            from,
+            to,
+            account,
+            currency,
+            format,
+        } => {
+            let reckon = Reckon::open(&store)
+                .with_context(|| format!("opening store {}", store.display()))?;
+            let q = crate::report::ReportQuery {
+                as_of,
+                from,
+                to,
+                account,
+                currency,
+            };
+            let report = crate::report::build(reckon.engine(), &name, &q)?;
+            match format {
+                ReportFormat::Csv => write!(out, "{}", report.to_csv())?,
+                ReportFormat::Json => writeln!(out, "{}", report.to_json())?,
+            }
+            Ok(0)
+        }
         Command::Bench {
             plugins: Some(calls),
             ..

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod demo;
 pub mod documents;
 pub mod plugin_test;
+pub mod report;
 pub mod scenario;
 
 use reckon_documents::Templates;

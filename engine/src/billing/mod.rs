@@ -9,11 +9,13 @@
 //! - [`actions`] — split, regenerate, ad-hoc invoices, credit and rebill (04 §8.1).
 //! - [`ar`] — the A/R posting hooks: approval, cancellation and credit application post
 //!   double-entry transactions (05 §1.3) in the same commit.
+//! - [`forecast`] — the invoice forecast per month of `ready` and status (04 §10).
 //! - [`tax`] — the document tax step: the built-in table or the `tax` callback (04 §5).
 
 pub mod actions;
 pub mod ar;
 mod definition;
+pub mod forecast;
 pub mod lifecycle;
 pub mod records;
 pub mod run;

@@ -86,6 +86,26 @@ const REBILL: Ty = Ty::Obj(&[
     ),
 ]);
 
+const FORECAST: Ty = Ty::Obj(&[
+    opt("account", Ty::Text, "one bill-to account (default all)"),
+    req("from", Ty::YearMonth, "first month"),
+    req("to", Ty::YearMonth, "last month"),
+    opt("product", Ty::Text, "one product"),
+    opt("currency", Ty::Currency, "one currency"),
+    opt(
+        "price_type",
+        Ty::Enum(&["one_time", "recurring", "usage"]),
+        "one price type",
+    ),
+    req(
+        "columns",
+        Ty::List(&Ty::Text),
+        "month, count, total, a status (its amount) or STATUS_count",
+    ),
+    TABLE_ROWS,
+    TABLE_FIRST,
+]);
+
 const LEDGER: Ty = Ty::Obj(&[
     req("account", Ty::Text, "the customer account"),
     req("columns", Ty::List(&Ty::Text), "any 05 §1.2 field"),
@@ -200,6 +220,12 @@ pub(super) enum Check {
         rows: Vec<Vec<String>>,
         first: Option<usize>,
     },
+    Forecast {
+        query: reckon_engine::billing::forecast::ForecastQuery,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+        first: Option<usize>,
+    },
     Ledger {
         account: String,
         columns: Vec<String>,
@@ -292,6 +318,29 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
         PREVIEW_TABLE.check(t, &format!("{path}.preview"), findings);
         let (columns, rows, first) = table(t, &format!("{path}.preview"), findings);
         out.push(Check::Preview {
+            columns,
+            rows,
+            first,
+        });
+    }
+    if let Some(t) = v.get("forecast") {
+        FORECAST.check(t, &format!("{path}.forecast"), findings);
+        let (columns, rows, first) = table(t, &format!("{path}.forecast"), findings);
+        let month = |k: &str| {
+            t.get(k)
+                .map(text)
+                .and_then(|m| reckon_engine::billing::forecast::parse_month(&m))
+                .unwrap_or_default()
+        };
+        out.push(Check::Forecast {
+            query: reckon_engine::billing::forecast::ForecastQuery {
+                account: t.get("account").map(text),
+                from: month("from"),
+                to: month("to"),
+                product: t.get("product").map(text),
+                price_type: t.get("price_type").map(text),
+                currency: t.get("currency").map(text),
+            },
             columns,
             rows,
             first,
@@ -652,6 +701,48 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                 .collect();
             let sc = docs.first().map_or(2, |(d, _)| scale(&d.currency));
             compare_table(out, n, "expect preview", columns, rows, *first, &cells, sc);
+        }
+        Check::Forecast {
+            query,
+            columns,
+            rows,
+            first,
+        } => {
+            use reckon_engine::billing::forecast::{status_name, STATUSES};
+            let what = "expect forecast".to_string();
+            match engine.forecast(query) {
+                Ok(months) => {
+                    let cells: Vec<Vec<String>> = months
+                        .iter()
+                        .map(|m| {
+                            columns
+                                .iter()
+                                .map(|c| {
+                                    let i = |name: &str| {
+                                        STATUSES.iter().position(|s| status_name(*s) == name)
+                                    };
+                                    match c.as_str() {
+                                        "month" => m.month.clone(),
+                                        "currency" => m.currency.clone(),
+                                        "count" => m.count().to_string(),
+                                        "total" => m.total().to_string(),
+                                        other => match other.strip_suffix("_count") {
+                                            Some(s) => i(s)
+                                                .map(|i| m.counts[i].to_string())
+                                                .unwrap_or_default(),
+                                            None => i(other)
+                                                .map(|i| m.amounts[i].to_string())
+                                                .unwrap_or_default(),
+                                        },
+                                    }
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    compare_table(out, n, &what, columns, rows, *first, &cells, 2);
+                }
+                Err(e) => fail(out, what, e),
+            }
         }
         Check::Ledger {
             account,

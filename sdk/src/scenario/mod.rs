@@ -71,6 +71,11 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("run", Ty::Any, "04 §12"),
     opt("preview", Ty::Any, "04 §10"),
     opt("ledger", Ty::Any, "05 §10: the account's A/R transactions"),
+    opt(
+        "forecast",
+        Ty::Any,
+        "04 §10: schedules per month of ready and status",
+    ),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -801,6 +806,12 @@ const DATE_COLUMNS: &[&str] = &[
 /// Columns compared as money at the currency's minor unit.
 const MONEY_COLUMNS: &[&str] = &[
     "amount",
+    "pending_billing",
+    "pending_invoiced",
+    "invoiced",
+    "pending_milestone",
+    "superseded",
+    "cancelled",
     "starting_balance",
     "ending_balance",
     "tax",

@@ -257,3 +257,69 @@ fn rules_check_loads_plugins_and_reports_load_errors_at_the_yaml_key() {
     );
     assert!(out.contains("3 error(s)"), "{out}");
 }
+
+#[test]
+fn reports_give_the_demo_forecast_and_ledger_as_csv_and_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let (code, out) = reckon(&["demo", "--store", store.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}");
+    let s = store.to_str().expect("utf-8");
+    // ACME's contracted schedules by month of ready (rules/demo; see demo_runs_into_a_sled_store):
+    // January PLATFORM 548.39 (ready 01-15) + ONBOARD 1500.00 (01-20) = 2048.39, invoiced;
+    // February PLATFORM 1000.00 + SUPPORT 137.10 (ready 02-06, 6 days after its period) =
+    // 1137.10, invoiced; March PLATFORM 1000.00, still pending. Totals 5 schedules, 4185.49.
+    let (code, csv) = reckon(&[
+        "report",
+        "invoice_forecast",
+        "--store",
+        s,
+        "--account",
+        "ACME",
+        "--from",
+        "2026-01",
+        "--to",
+        "2026-03",
+    ]);
+    assert_eq!(code, 0, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "month,currency,pending_billing_count,pending_billing,pending_invoiced_count,pending_invoiced,invoiced_count,invoiced,pending_milestone_count,pending_milestone,superseded_count,superseded,cancelled_count,cancelled,count,total");
+    assert_eq!(
+        lines[1],
+        "2026-01,USD,0,0.00,0,0.00,2,2048.39,0,0.00,0,0.00,0,0.00,2,2048.39"
+    );
+    assert_eq!(
+        lines[2],
+        "2026-02,USD,0,0.00,0,0.00,2,1137.10,0,0.00,0,0.00,0,0.00,2,1137.10"
+    );
+    assert_eq!(
+        lines[3],
+        "2026-03,USD,1,1000.00,0,0.00,0,0.00,0,0.00,0,0.00,0,0.00,1,1000.00"
+    );
+    assert_eq!(
+        lines[4],
+        ",USD,1,1000.00,0,0.00,4,3185.49,0,0.00,0,0.00,0,0.00,5,4185.49"
+    );
+    assert_eq!(lines.len(), 5);
+    // The approval of NW-000001 (3332.58, dated and approved 2026-02-12) is ACME's one posting.
+    let (code, json) = reckon(&[
+        "report",
+        "ar_transactions",
+        "--store",
+        s,
+        "--account",
+        "ACME",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["report"], "ar_transactions");
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["rows"][0][1], "invoice");
+    assert_eq!(v["rows"][0][4], "3332.58");
+    assert_eq!(v["rows"][0][8], "invoice:ACME#1");
+    let (code, out) = reckon(&["report", "ar_aging", "--store", s]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("unknown_report"), "{out}");
+}

@@ -1,0 +1,267 @@
+//! Reports as CSV and JSON (05 §9): one table shape, written byte-identically for identical data.
+//! This version has the invoicing reports `invoice_forecast` (04 §10) and `ar_transactions`; the
+//! receivables reports join them with the receivables capability.
+
+use reckon_engine::billing::forecast::{parse_month, status_name, ForecastQuery, STATUSES};
+use reckon_engine::{Code, Engine, EngineError};
+use serde::Serialize;
+
+/// The reports this version produces.
+pub const REPORTS: &[&str] = &["invoice_forecast", "ar_transactions"];
+
+/// What a report is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ReportQuery {
+    /// `--as-of`.
+    pub as_of: Option<String>,
+    /// `--from` (a date, or `YYYY-MM` for the forecast).
+    pub from: Option<String>,
+    /// `--to`.
+    pub to: Option<String>,
+    /// `--account`.
+    pub account: Option<String>,
+    /// `--currency`.
+    pub currency: Option<String>,
+}
+
+/// A report: columns, rows and totals of cells (money as plain decimals, null as `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Report name.
+    pub report: String,
+    /// `--as-of`.
+    pub as_of: Option<String>,
+    /// `--from`.
+    pub from: Option<String>,
+    /// `--to`.
+    pub to: Option<String>,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows in the report's key order.
+    pub rows: Vec<Vec<Option<String>>>,
+    /// The totals row (empty when the report has none).
+    pub totals: Vec<Option<String>>,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> EngineError {
+    EngineError::refused(Code::InvalidRecord, "report", field, message)
+}
+
+/// Build report `name`.
+pub fn build(engine: &Engine, name: &str, q: &ReportQuery) -> Result<Report, EngineError> {
+    match name {
+        "invoice_forecast" => forecast(engine, q),
+        "ar_transactions" => ar_transactions(engine, q),
+        other => Err(EngineError::refused(
+            Code::UnknownReport,
+            "report",
+            "name",
+            format!(
+                "no report `{other}`; this version has {}",
+                REPORTS.join(", ")
+            ),
+        )),
+    }
+}
+
+fn forecast(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let month = |field: &str, v: &Option<String>| {
+        v.as_deref()
+            .ok_or_else(|| bad(field, "give the month as YYYY-MM"))
+            .and_then(|m| parse_month(m).ok_or_else(|| bad(field, format!("`{m}` is not YYYY-MM"))))
+    };
+    let query = ForecastQuery {
+        account: q.account.clone(),
+        from: month("from", &q.from)?,
+        to: month("to", &q.to)?,
+        product: None,
+        price_type: None,
+        currency: q.currency.clone(),
+    };
+    let months = engine.forecast(&query)?;
+    let mut columns = vec!["month".to_string(), "currency".to_string()];
+    for s in STATUSES {
+        columns.push(format!("{}_count", status_name(s)));
+        columns.push(status_name(s).to_string());
+    }
+    columns.extend(["count".to_string(), "total".to_string()]);
+    let scale = months
+        .first()
+        .and_then(|m| reckon_engine::money::minor_units(&m.currency))
+        .unwrap_or(2);
+    let money = |d: rust_decimal::Decimal| Some(d.round_dp(scale).to_string());
+    let money = |d| money(d).map(|s| pad(&s, scale));
+    let mut totals_counts = [0u64; 6];
+    let mut totals_amounts = [rust_decimal::Decimal::ZERO; 6];
+    let rows = months
+        .iter()
+        .map(|m| {
+            let mut row = vec![Some(m.month.clone()), Some(m.currency.clone())];
+            for i in 0..6 {
+                totals_counts[i] += m.counts[i];
+                totals_amounts[i] += m.amounts[i];
+                row.push(Some(m.counts[i].to_string()));
+                row.push(money(m.amounts[i]));
+            }
+            row.push(Some(m.count().to_string()));
+            row.push(money(m.total()));
+            row
+        })
+        .collect();
+    let mut totals = vec![None, months.first().map(|m| m.currency.clone())];
+    for i in 0..6 {
+        totals.push(Some(totals_counts[i].to_string()));
+        totals.push(money(totals_amounts[i]));
+    }
+    totals.push(Some(totals_counts.iter().sum::<u64>().to_string()));
+    totals.push(money(totals_amounts.iter().copied().sum()));
+    Ok(Report {
+        report: "invoice_forecast".into(),
+        as_of: q.as_of.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+        columns,
+        rows,
+        totals,
+    })
+}
+
+fn ar_transactions(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let account = q
+        .account
+        .clone()
+        .ok_or_else(|| bad("account", "give --account"))?;
+    let columns: Vec<String> = [
+        "number",
+        "type",
+        "account",
+        "currency",
+        "amount",
+        "created_on",
+        "effective_on",
+        "source",
+        "destination",
+        "starting_balance",
+        "ending_balance",
+        "reverses",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let in_range = |d: &str| {
+        q.from.as_deref().is_none_or(|f| d >= f) && q.to.as_deref().is_none_or(|t| d <= t)
+    };
+    let mut rows = Vec::new();
+    for t in engine.ar_transactions(&account)? {
+        let effective = t.effective_on.to_string();
+        if !in_range(&effective) || q.as_of.as_deref().is_some_and(|a| effective.as_str() > a) {
+            continue;
+        }
+        let scale = reckon_engine::money::minor_units(&t.currency).unwrap_or(2);
+        let money = |d: rust_decimal::Decimal| pad(&d.round_dp(scale).to_string(), scale);
+        rows.push(vec![
+            Some(t.number.clone()),
+            Some(t.kind.clone()),
+            Some(t.account.clone()),
+            Some(t.currency.clone()),
+            Some(money(t.amount)),
+            Some(t.created_on.to_string()),
+            Some(effective),
+            t.source.clone(),
+            t.destination.clone(),
+            t.starting_balance.map(money),
+            t.ending_balance.map(money),
+            t.reverses.clone(),
+        ]);
+    }
+    Ok(Report {
+        report: "ar_transactions".into(),
+        as_of: q.as_of.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+        columns,
+        rows,
+        totals: Vec::new(),
+    })
+}
+
+/// `12.5` at scale 2 → `12.50`.
+fn pad(s: &str, scale: u32) -> String {
+    if scale == 0 {
+        return s.to_string();
+    }
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    format!("{int}.{frac:0<width$}", width = scale as usize)
+}
+
+/// One CSV field, RFC 4180: quoted only when it holds `,`, `"`, CR or LF.
+fn csv_field(v: &Option<String>) -> String {
+    match v {
+        None => String::new(),
+        Some(s) if s.contains([',', '"', '\n', '\r']) => format!("\"{}\"", s.replace('"', "\"\"")),
+        Some(s) => s.clone(),
+    }
+}
+
+impl Report {
+    /// CSV: a header row, `,` separators, `\n` line ends, the totals row last (if any).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::new();
+        let line = |cells: Vec<String>, out: &mut String| {
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        };
+        line(
+            self.columns
+                .iter()
+                .map(|c| csv_field(&Some(c.clone())))
+                .collect(),
+            &mut out,
+        );
+        for r in self
+            .rows
+            .iter()
+            .chain((!self.totals.is_empty()).then_some(&self.totals))
+        {
+            line(r.iter().map(csv_field).collect(), &mut out);
+        }
+        out
+    }
+
+    /// JSON: `{"report", "as_of", "from", "to", "columns", "rows", "totals"}`, money as strings.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        let r = Report {
+            report: "x".into(),
+            as_of: None,
+            from: None,
+            to: None,
+            columns: vec!["a".into(), "b".into()],
+            rows: vec![
+                vec![Some("plain".into()), Some("has, comma".into())],
+                vec![None, Some("say \"hi\"".into())],
+            ],
+            totals: Vec::new(),
+        };
+        assert_eq!(
+            r.to_csv(),
+            "a,b\nplain,\"has, comma\"\n,\"say \"\"hi\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn money_is_padded_to_the_minor_unit() {
+        assert_eq!(pad("12.5", 2), "12.50");
+        assert_eq!(pad("0", 2), "0.00");
+        assert_eq!(pad("7", 0), "7");
+    }
+}
