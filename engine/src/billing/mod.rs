@@ -10,6 +10,7 @@
 //! - [`ar`] — the A/R posting hooks: approval, cancellation and credit application post
 //!   double-entry transactions (05 §1.3) in the same commit.
 //! - [`forecast`] — the invoice forecast per month of `ready` and status (04 §10).
+//! - [`statement`] — account statements from the ledger (04 §11.1).
 //! - [`tax`] — the document tax step: the built-in table or the `tax` callback (04 §5).
 
 pub mod actions;
@@ -19,6 +20,7 @@ pub mod forecast;
 pub mod lifecycle;
 pub mod records;
 pub mod run;
+pub mod statement;
 pub mod tax;
 mod tx;
 

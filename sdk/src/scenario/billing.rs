@@ -30,7 +30,45 @@ pub(super) const ACTIONS: &[&str] = &[
     "regenerate",
     "adhoc_invoice",
     "credit_and_rebill",
+    "statement",
 ];
+
+const STATEMENT: Ty = Ty::Obj(&[
+    req("account", Ty::Text, "the account"),
+    req("as_of", Ty::Date, "the statement date"),
+    opt(
+        "from",
+        Ty::Date,
+        "first day (default the day after the previous statement, else the first transaction)",
+    ),
+]);
+
+const SUB_TABLE: Ty = Ty::Obj(&[
+    req("columns", Ty::List(&Ty::Text), "fields"),
+    TABLE_ROWS,
+    TABLE_FIRST,
+]);
+
+const STATEMENT_CHECK: Ty = Ty::Obj(&[
+    req("name", Ty::Text, "STMT-{account}-{as_of}"),
+    opt("from", Ty::Date, "first day covered"),
+    opt(
+        "opening_balance",
+        Ty::Money(false),
+        "balance as of from − 1",
+    ),
+    opt("closing_balance", Ty::Money(false), "balance as of as_of"),
+    opt(
+        "lines",
+        SUB_TABLE,
+        "transactions: number, type, effective_on, reference, amount, balance",
+    ),
+    opt(
+        "open_invoices",
+        SUB_TABLE,
+        "invoice, number, invoice_date, due_date, days_past_due, balance",
+    ),
+]);
 
 const SPLIT: Ty = Ty::Obj(&[
     req("invoice", Ty::Text, "the draft invoice"),
@@ -192,6 +230,7 @@ pub(super) enum Action {
     Regenerate(String),
     Adhoc(serde_yaml::Value),
     Rebill(serde_yaml::Value),
+    Statement(serde_yaml::Value),
 }
 
 /// An invoicing expectation.
@@ -219,6 +258,11 @@ pub(super) enum Check {
         columns: Vec<String>,
         rows: Vec<Vec<String>>,
         first: Option<usize>,
+    },
+    Statement {
+        name: String,
+        fields: Vec<(String, String)>,
+        tables: Vec<(String, Vec<String>, Vec<Vec<String>>, Option<usize>)>,
     },
     Forecast {
         query: reckon_engine::billing::forecast::ForecastQuery,
@@ -269,6 +313,10 @@ pub(super) fn parse_action(
         "credit_and_rebill" => {
             REBILL.check(v, path, findings);
             Action::Rebill(v.to_value())
+        }
+        "statement" => {
+            STATEMENT.check(v, path, findings);
+            Action::Statement(v.to_value())
         }
         _ => {
             Ty::Text.check(v, path, findings);
@@ -321,6 +369,33 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             columns,
             rows,
             first,
+        });
+    }
+    if let Some(t) = v.get("statement") {
+        let p = format!("{path}.statement");
+        STATEMENT_CHECK.check(t, &p, findings);
+        let mut tables = Vec::new();
+        for k in ["lines", "open_invoices"] {
+            if let Some(sub) = t.get(k) {
+                let (columns, rows, first) = table(sub, &format!("{p}.{k}"), findings);
+                tables.push((k.to_string(), columns, rows, first));
+            }
+        }
+        let fields = t
+            .as_map()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (text(k), text(v)))
+                    .filter(|(k, _)| {
+                        matches!(k.as_str(), "from" | "opening_balance" | "closing_balance")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(Check::Statement {
+            name: t.get("name").map(text).unwrap_or_default(),
+            fields,
+            tables,
         });
     }
     if let Some(t) = v.get("forecast") {
@@ -405,6 +480,7 @@ pub(super) fn describe(a: &Action) -> String {
             format!("split_invoice {}", str_of(v, "invoice").unwrap_or_default())
         }
         Action::Regenerate(r) => format!("regenerate {r}"),
+        Action::Statement(v) => format!("statement {}", str_of(v, "account").unwrap_or_default()),
         Action::Adhoc(v) => format!("adhoc_invoice {}", str_of(v, "account").unwrap_or_default()),
         Action::Rebill(v) => {
             format!(
@@ -423,7 +499,8 @@ pub(super) fn own_date(a: &Action) -> Option<NaiveDate> {
         | Action::RunScheduled(v)
         | Action::Preview(v)
         | Action::Adhoc(v)
-        | Action::Rebill(v) => v,
+        | Action::Rebill(v)
+        | Action::Statement(v) => v,
         _ => return None,
     };
     ["entered", "on", "date", "invoice_date", "through"]
@@ -458,6 +535,13 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
                 .map(|_| ())
         }
         Action::Regenerate(r) => engine.regenerate(r, clock).map(|_| ()),
+        Action::Statement(v) => engine
+            .statement(
+                &str_of(v, "account").unwrap_or_default(),
+                date_of(v, "as_of").unwrap_or(clock),
+                date_of(v, "from"),
+            )
+            .map(|_| ()),
         Action::Adhoc(v) => engine.adhoc_invoice(&adhoc_request(v), clock).map(|_| ()),
         Action::Rebill(v) => {
             let req = RebillRequest {
@@ -701,6 +785,62 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                 .collect();
             let sc = docs.first().map_or(2, |(d, _)| scale(&d.currency));
             compare_table(out, n, "expect preview", columns, rows, *first, &cells, sc);
+        }
+        Check::Statement {
+            name,
+            fields,
+            tables,
+        } => {
+            let what = format!("expect statement {name}");
+            let st = match engine.stored_statement(name) {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    out.push(Mismatch {
+                        step: n,
+                        what,
+                        field: "statement".into(),
+                        expected: "to exist".into(),
+                        got: "no such statement".into(),
+                    });
+                    return;
+                }
+                Err(e) => return fail(out, what, e),
+            };
+            let sc = scale(&st.currency);
+            let json = serde_json::to_value(&st).unwrap_or_default();
+            for (k, want) in fields {
+                let have = json_cell(json.get(k));
+                if !super::same(k, want, &have, sc) {
+                    out.push(Mismatch {
+                        step: n,
+                        what: what.clone(),
+                        field: k.clone(),
+                        expected: want.clone(),
+                        got: have,
+                    });
+                }
+            }
+            for (k, columns, rows, first) in tables {
+                let items = json
+                    .get(k)
+                    .and_then(|v| v.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                let cells: Vec<Vec<String>> = items
+                    .iter()
+                    .map(|it| columns.iter().map(|c| json_cell(it.get(c))).collect())
+                    .collect();
+                compare_table(
+                    out,
+                    n,
+                    &format!("{what} {k}"),
+                    columns,
+                    rows,
+                    *first,
+                    &cells,
+                    sc,
+                );
+            }
         }
         Check::Forecast {
             query,

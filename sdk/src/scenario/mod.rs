@@ -76,6 +76,7 @@ const EXPECT: Ty = Ty::Obj(&[
         Ty::Any,
         "04 §10: schedules per month of ready and status",
     ),
+    opt("statement", Ty::Any, "04 §11.1: a stored statement"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -94,7 +95,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("unrate_usage", "03"),
     ("retry_usage", "03"),
     ("complete_milestone", "03"),
-    ("statement", "04"),
     ("send", "04"),
     ("deliver_emails", "04"),
     ("mail_sink", "04"),
@@ -140,6 +140,7 @@ const STEPS: &[&str] = &[
     "regenerate",
     "adhoc_invoice",
     "credit_and_rebill",
+    "statement",
 ];
 
 /// A validation error in a scenario file.
@@ -806,6 +807,8 @@ const DATE_COLUMNS: &[&str] = &[
 /// Columns compared as money at the currency's minor unit.
 const MONEY_COLUMNS: &[&str] = &[
     "amount",
+    "opening_balance",
+    "closing_balance",
     "pending_billing",
     "pending_invoiced",
     "invoiced",
