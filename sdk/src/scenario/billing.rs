@@ -233,6 +233,9 @@ pub(super) enum Action {
     Statement(serde_yaml::Value),
 }
 
+/// A named table inside an expectation: (key, columns, rows, first).
+pub(super) type SubTable = (String, Vec<String>, Vec<Vec<String>>, Option<usize>);
+
 /// An invoicing expectation.
 #[derive(Debug, Clone)]
 pub(super) enum Check {
@@ -262,7 +265,7 @@ pub(super) enum Check {
     Statement {
         name: String,
         fields: Vec<(String, String)>,
-        tables: Vec<(String, Vec<String>, Vec<Vec<String>>, Option<usize>)>,
+        tables: Vec<SubTable>,
     },
     Forecast {
         query: reckon_engine::billing::forecast::ForecastQuery,
