@@ -1,7 +1,7 @@
 //! From a run definition (04 §2.1, typed by [`crate::invoicing::model::InvoiceRunDef`]) to an
 //! execution: dates resolved, filters compiled (04 §2.2), parameters fixed for idempotency.
 
-use super::records::RunExecution;
+use super::records::{AccountOutcome, RunExecution};
 use super::run::{RunOptions, Selected};
 use crate::engine::Engine;
 use crate::error::{Code, EngineError, Result};
@@ -11,6 +11,7 @@ use crate::invoicing::model::{
 };
 use chrono::NaiveDate;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 
 fn invalid(record: &str, field: &str, message: impl Into<String>) -> EngineError {
     EngineError::refused(Code::InvalidRecord, record, field, message)
@@ -24,6 +25,17 @@ fn record_of<'a, T: Serialize>(
 ) -> Option<&'a serde_yaml::Value> {
     slot.get_or_insert_with(|| serde_yaml::to_value(record).ok())
         .as_ref()
+}
+
+/// What the custom filter rows of a run decided before selection.
+#[derive(Default)]
+struct CustomRows {
+    /// Row `n` → the schedule ids it is true for.
+    passing: HashMap<u32, HashSet<String>>,
+    /// Accounts of chunks whose callback failed.
+    failed: Vec<AccountOutcome>,
+    /// Their ids.
+    failed_ids: HashSet<String>,
 }
 
 /// The options a definition executes with, its dates resolved; the resolved definition is the
@@ -51,6 +63,7 @@ pub(crate) fn run_options(
         credit_memo_creation: def.credit_memo_creation,
         dry_run,
         parameters,
+        failed_accounts: Vec::new(),
     }
 }
 
@@ -194,6 +207,80 @@ impl Engine {
         Ok(self.last_preview())
     }
 
+    /// 04 §2.2 / 07 §1: each custom row's `invoice_run_filter` plugin is called once per chunk of
+    /// `system.batch_size` accounts with the chunk's accounts and candidate lines (every pending
+    /// schedule ready by the process-through date). A failed call fails every account of the
+    /// chunk with `invoice_run_filter_error`; the run goes on.
+    fn custom_rows(
+        &self,
+        def: &InvoiceRunDef,
+        opts: &RunOptions,
+        preview_of: Option<&str>,
+    ) -> Result<CustomRows> {
+        let rows: Vec<(u32, &str)> = def
+            .filters
+            .iter()
+            .filter_map(|r| match r {
+                FilterRow::Custom { n, callback } => Some((*n, callback.as_str())),
+                _ => None,
+            })
+            .collect();
+        let mut out = CustomRows::default();
+        if rows.is_empty() {
+            return Ok(out);
+        }
+        let base = |sel: &Selected<'_>| preview_of.is_none_or(|a| sel.account.id == a);
+        let selected = self.select(opts, &base)?;
+        let chunk = self.rules.system.batch_size.unwrap_or(500).max(1) as usize;
+        let accounts: Vec<(&String, &Vec<super::run::Cand>)> = selected.iter().collect();
+        for part in accounts.chunks(chunk) {
+            let req = crate::callbacks::FilterRequest {
+                config: Default::default(),
+                run: crate::callbacks::RunInfo {
+                    name: opts.name.clone(),
+                    kind: "invoice".into(),
+                    dry_run: opts.dry_run,
+                    process_through: Some(opts.process_through.to_string()),
+                    invoice_date: Some(opts.invoice_date.to_string()),
+                    period: None,
+                },
+                accounts: part
+                    .iter()
+                    .filter_map(|(_, c)| c.first().map(|c| self.account_info(&c.account)))
+                    .collect(),
+                lines: part
+                    .iter()
+                    .flat_map(|(_, c)| c.iter().map(|c| self.cb_line(c)))
+                    .collect(),
+                agreements: Vec::new(),
+            };
+            for (n, name) in &rows {
+                let Some(cbk) = self.callbacks.invoice_run_filter(name) else {
+                    continue;
+                };
+                match cbk.filter_lines(&req) {
+                    Ok(ids) => out.passing.entry(*n).or_default().extend(ids),
+                    Err(e) => {
+                        for (account, _) in part {
+                            if out.failed_ids.insert((*account).clone()) {
+                                tracing::warn!(run = %opts.name, account = %account, code = "invoice_run_filter_error", "{}", e.message);
+                                out.failed.push(AccountOutcome {
+                                    account: (*account).clone(),
+                                    outcome: "failed".into(),
+                                    code: Some("invoice_run_filter_error".into()),
+                                    message: Some(e.message.clone()),
+                                    documents: Vec::new(),
+                                    suppressed: Vec::new(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Execute a definition with resolved dates on `on`.
     pub fn execute_def(
         &self,
@@ -224,29 +311,40 @@ impl Engine {
                 .map(|e| e.into_engine(record.clone()))
                 .unwrap_or_else(|| invalid(&record, "filters", "invalid"))
         })?;
-        if let Some(FilterRow::Custom { callback, .. }) = def
-            .filters
-            .iter()
-            .find(|r| matches!(r, FilterRow::Custom { .. }))
-        {
-            return Err(EngineError::refused(
-                Code::UnknownCallback,
-                record,
-                "filters",
-                format!("custom filter rows (callback `{callback}`) are not wired into runs yet"),
-            ));
+        for (i, row) in def.filters.iter().enumerate() {
+            if let FilterRow::Custom { callback, .. } = row {
+                if self.callbacks.invoice_run_filter(callback).is_none() {
+                    return Err(EngineError::refused(
+                        Code::UnknownCallback,
+                        record,
+                        format!("filters[{i}].callback"),
+                        format!("no invoice_run_filter plugin `{callback}` is registered"),
+                    ));
+                }
+            }
         }
-        let opts = run_options(def, invoice_date, process_through, preview_of.is_some());
+        let mut opts = run_options(def, invoice_date, process_through, preview_of.is_some());
+        // 04 §2.2 custom rows: one callback call per chunk of accounts, over the chunk's
+        // candidate lines; the row is true for exactly the ids returned.
+        let custom = self.custom_rows(def, &opts, preview_of)?;
+        opts.failed_accounts = custom.failed;
         // Per schedule: the account, location, product and order records, built on first use.
         type Records = [Option<Option<serde_yaml::Value>>; 4];
         let row_passes = |n: u32, sel: &Selected<'_>, records: &mut Records| -> bool {
+            let row = def.filters.iter().find(|r| r.n() == n);
+            if let Some(FilterRow::Custom { .. }) = row {
+                return custom
+                    .passing
+                    .get(&n)
+                    .is_some_and(|ids| ids.contains(&sel.schedule.id));
+            }
             let Some(FilterRow::Field {
                 object,
                 field,
                 op,
                 value,
                 ..
-            }) = def.filters.iter().find(|r| r.n() == n)
+            }) = row
             else {
                 return false;
             };
@@ -271,6 +369,7 @@ impl Engine {
         let pass = |sel: &Selected<'_>| {
             let mut records: Records = Default::default();
             preview_of.is_none_or(|a| sel.account.id == a)
+                && !custom.failed_ids.contains(&sel.account.id)
                 && compiled.passes(|n| row_passes(n, sel, &mut records))
         };
         self.invoice_run(&opts, &pass, on, scheduled)

@@ -47,6 +47,9 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// The canonical text of the parameters (idempotency of immediate runs, 04 §3.1).
     pub parameters: String,
+    /// Accounts that failed before selection (a custom filter row's callback failed for their
+    /// chunk, 07 §8): recorded `failed` with their code; none of their schedules is selected.
+    pub failed_accounts: Vec<AccountOutcome>,
 }
 
 /// What a run filter sees of a candidate schedule.
@@ -209,6 +212,11 @@ impl Engine {
                 store.commit(b)?;
             }
         }
+        if !opts.failed_accounts.is_empty() {
+            exec.failed += opts.failed_accounts.len() as u32;
+            exec.accounts.extend(opts.failed_accounts.iter().cloned());
+            exec.accounts.sort_by(|a, b| a.account.cmp(&b.account));
+        }
         if opts.dry_run {
             *self.last_preview.lock().unwrap_or_else(|p| p.into_inner()) =
                 preview.into_iter().map(|p| (p.doc, p.suppressed)).collect();
@@ -237,7 +245,11 @@ impl Engine {
     }
 
     /// 04 §3.2: the selected schedules, by bill-to account in id order.
-    fn select(&self, opts: &RunOptions, filter: Filter<'_>) -> Result<BTreeMap<String, Vec<Cand>>> {
+    pub(crate) fn select(
+        &self,
+        opts: &RunOptions,
+        filter: Filter<'_>,
+    ) -> Result<BTreeMap<String, Vec<Cand>>> {
         let mut assets: HashMap<String, Option<Arc<Asset>>> = HashMap::new();
         let mut orders: HashMap<String, Option<Arc<Order>>> = HashMap::new();
         let mut accounts: HashMap<String, Option<Arc<Account>>> = HashMap::new();
