@@ -767,6 +767,53 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// 04 §8 stale drafts: the drafts holding any of these schedules (changed by 03: superseded,
+    /// cancelled or re-rated while `pending_invoiced`) get `error_status: stale_schedules` and
+    /// cannot be approved (`invoice_stale`) until regenerated or cancelled. Staged in `tx`, the
+    /// commit of the change itself. Returns the drafts marked.
+    pub(crate) fn mark_stale_in(
+        &self,
+        tx: &mut Tx<'_>,
+        schedule_ids: &[String],
+    ) -> Result<Vec<String>> {
+        let mut marked: Vec<String> = Vec::new();
+        for id in schedule_ids {
+            let Some(k) = schedule_key_of(id) else {
+                continue;
+            };
+            let Some(s) = tx.get::<Schedule>(&k)? else {
+                continue;
+            };
+            let Some(r) = s.invoice.clone() else {
+                continue;
+            };
+            let Some((t, _, _)) = super::records::parse_ref(&r) else {
+                continue;
+            };
+            let mut doc = load(tx, &r, t)?;
+            if doc.status != DocStatus::Draft {
+                continue;
+            }
+            doc.error_status = Some("stale_schedules".into());
+            doc.error_message = Some(match doc.error_message.take() {
+                Some(m) if m.starts_with("schedules changed:") => format!("{m}, {id}"),
+                _ => format!("schedules changed: {id}"),
+            });
+            save(tx, &doc);
+            if !marked.contains(&r) {
+                marked.push(r);
+            }
+        }
+        Ok(marked)
+    }
+
+    /// [`Engine::mark_stale_in`] as its own commit, for hosts that change schedules themselves.
+    pub fn mark_schedules_changed(&self, schedule_ids: &[String]) -> Result<Vec<String>> {
+        self.action(|e, tx| e.mark_stale_in(tx, schedule_ids))
+    }
+}
+
 /// Approve inside an action; a refusal aborts the whole action (nothing is committed).
 fn approve_or_refuse(e: &Engine, tx: &mut Tx<'_>, r: &str, on: NaiveDate) -> Result<Document> {
     match e.approve_in(tx, r, on)? {

@@ -363,3 +363,49 @@ products:
         .expect("approve D");
     assert_eq!(d.number.as_deref(), Some("INV-000004"));
 }
+
+/// STATUS-01 (04 §14): a change to a `pending_invoiced` schedule makes its draft stale; approval is
+/// refused with `invoice_stale`; regenerating gives a fresh draft that approves.
+#[test]
+fn a_changed_schedule_makes_its_draft_stale_until_regenerated() {
+    let engine = Engine::new(Arc::new(MemStore::new()), rules());
+    book(&engine, &[(0, 0, 10_000, 3, 1)]);
+    let step: serde_yaml::Value =
+        serde_yaml::from_str("{name: R, process_through: 2016-03-31, invoice_date: 2016-03-31}")
+            .expect("step");
+    engine.invoice_run_step(&step, date(3, 31)).expect("run");
+    let marked = engine
+        .mark_schedules_changed(&["O-0/L1#1".to_string()])
+        .expect("mark");
+    assert_eq!(marked, vec!["invoice:A#1".to_string()]);
+    let draft = engine
+        .document("invoice:A#1")
+        .expect("read")
+        .expect("draft");
+    assert_eq!(draft.error_status.as_deref(), Some("stale_schedules"));
+    let err = engine
+        .approve("invoice:A#1", date(4, 1))
+        .expect_err("stale");
+    assert_eq!(err.code(), "invoice_stale");
+    let again = engine
+        .document("invoice:A#1")
+        .expect("read")
+        .expect("draft");
+    assert_eq!(again.status, DocStatus::Draft);
+    assert_eq!(again.number, None);
+    let new = engine
+        .regenerate("invoice:A#1", date(4, 1))
+        .expect("regenerate");
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].replaces.as_deref(), Some("invoice:A#1"));
+    assert_eq!(new[0].error_status, None);
+    let approved = engine
+        .approve(&new[0].reference(), date(4, 1))
+        .expect("approve");
+    assert_eq!(approved.number.as_deref(), Some("INV-000001"));
+    // An approved invoice is not a draft: changing its schedule marks nothing.
+    assert!(engine
+        .mark_schedules_changed(&["O-0/L1#1".to_string()])
+        .expect("mark")
+        .is_empty());
+}
