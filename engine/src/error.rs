@@ -132,6 +132,24 @@ pub enum Code {
     InvoiceGroupingError,
     /// A report name is unknown (05 §9).
     UnknownReport,
+    /// A payment or credit memo ref is unknown (05).
+    UnknownSource,
+    /// An amount is not positive (05).
+    AmountNotPositive,
+    /// The external id names a payment with other fields.
+    PaymentExistsWithDifferentParameters,
+    /// An application exceeds the invoice balance.
+    Overapplication,
+    /// An application exceeds the source's unapplied amount.
+    ExceedsUnapplied,
+    /// An unapplication exceeds what the source applied to the invoice.
+    UnapplyExceedsApplied,
+    /// A refund exceeds the source's unapplied amount.
+    RefundExceedsUnapplied,
+    /// A write-off exceeds the invoice balance.
+    WriteOffExceedsBalance,
+    /// An application is dated before its source or invoice.
+    EffectiveBeforeSource,
 }
 
 impl Code {
@@ -201,6 +219,17 @@ impl Code {
             Code::UnknownLocation => "unknown_location",
             Code::InvoiceGroupingError => "invoice_grouping_error",
             Code::UnknownReport => "unknown_report",
+            Code::UnknownSource => "unknown_source",
+            Code::AmountNotPositive => "amount_not_positive",
+            Code::PaymentExistsWithDifferentParameters => {
+                "payment_exists_with_different_parameters"
+            }
+            Code::Overapplication => "overapplication",
+            Code::ExceedsUnapplied => "exceeds_unapplied",
+            Code::UnapplyExceedsApplied => "unapply_exceeds_applied",
+            Code::RefundExceedsUnapplied => "refund_exceeds_unapplied",
+            Code::WriteOffExceedsBalance => "write_off_exceeds_balance",
+            Code::EffectiveBeforeSource => "effective_before_source",
         }
     }
 }

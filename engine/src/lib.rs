@@ -16,6 +16,7 @@ pub mod error;
 pub mod invoicing;
 pub mod model;
 pub mod money;
+pub mod receivables;
 pub mod rules;
 pub mod schedule;
 pub mod schema;

@@ -100,13 +100,13 @@ fn account_index_key(account: &str, seq: u64) -> Vec<u8> {
 }
 
 /// A transaction being built: postings with signs normalised.
-struct Draft {
+pub(crate) struct Draft {
     kind: &'static str,
     postings: Vec<Posting>,
 }
 
 impl Draft {
-    fn new(kind: &'static str) -> Self {
+    pub(crate) fn new(kind: &'static str) -> Self {
         Draft {
             kind,
             postings: Vec::new(),
@@ -114,7 +114,13 @@ impl Draft {
     }
 
     /// Post `amount` on `side`; a negative amount goes on the other side, zero is omitted.
-    fn post(mut self, ledger: &str, side: Side, amount: Decimal, reference: &str) -> Self {
+    pub(crate) fn post(
+        mut self,
+        ledger: &str,
+        side: Side,
+        amount: Decimal,
+        reference: &str,
+    ) -> Self {
         if amount.is_zero() {
             return self;
         }
@@ -140,18 +146,33 @@ impl Draft {
 }
 
 /// What a posting names besides its postings.
-struct Parties<'a> {
-    doc: &'a Document,
-    amount: Decimal,
-    on: NaiveDate,
-    source: Option<String>,
-    destination: Option<String>,
-    balances: Option<(Decimal, Decimal)>,
-    reverses: Option<String>,
+pub(crate) struct Parties<'a> {
+    /// The customer account.
+    pub account: &'a str,
+    /// Its currency.
+    pub currency: &'a str,
+    /// The transaction amount (> 0; 0 creates nothing).
+    pub amount: Decimal,
+    /// Created and effective on.
+    pub on: NaiveDate,
+    /// Effective date when it differs from `on`.
+    pub effective_on: Option<NaiveDate>,
+    /// Source document.
+    pub source: Option<String>,
+    /// Destination invoice.
+    pub destination: Option<String>,
+    /// The destination's balance before and after.
+    pub balances: Option<(Decimal, Decimal)>,
+    /// The transaction reversed.
+    pub reverses: Option<String>,
 }
 
 /// Stage `draft` as the next transaction; `None` when its amount is 0.
-fn stage(tx: &mut Tx<'_>, draft: Draft, p: Parties<'_>) -> Result<Option<ArTransaction>> {
+pub(crate) fn stage(
+    tx: &mut Tx<'_>,
+    draft: Draft,
+    p: Parties<'_>,
+) -> Result<Option<ArTransaction>> {
     if p.amount.is_zero() || draft.postings.is_empty() {
         return Ok(None);
     }
@@ -159,11 +180,11 @@ fn stage(tx: &mut Tx<'_>, draft: Draft, p: Parties<'_>) -> Result<Option<ArTrans
     let t = ArTransaction {
         number: format!("AR-{seq:06}"),
         kind: draft.kind.to_string(),
-        account: p.doc.account.clone(),
-        currency: p.doc.currency.clone(),
+        account: p.account.to_string(),
+        currency: p.currency.to_string(),
         amount: p.amount.abs(),
         created_on: p.on,
-        effective_on: p.on,
+        effective_on: p.effective_on.unwrap_or(p.on),
         source: p.source,
         destination: p.destination,
         starting_balance: p.balances.map(|b| b.0),
@@ -215,7 +236,9 @@ impl Engine {
             tx,
             draft,
             Parties {
-                doc,
+                account: &doc.account,
+                currency: &doc.currency,
+                effective_on: None,
                 amount: doc.total,
                 on,
                 source,
@@ -277,7 +300,9 @@ impl Engine {
             tx,
             draft,
             Parties {
-                doc,
+                account: &doc.account,
+                currency: &doc.currency,
+                effective_on: None,
                 amount: doc.total,
                 on,
                 source,
@@ -317,7 +342,9 @@ impl Engine {
             tx,
             draft,
             Parties {
-                doc: invoice,
+                account: &invoice.account,
+                currency: &invoice.currency,
+                effective_on: None,
                 amount,
                 on,
                 source: Some(mr),
@@ -336,7 +363,7 @@ impl Engine {
 }
 
 /// An account's A/R transactions in number order, read through `tx`.
-fn ar_in(tx: &Tx<'_>, account: &str) -> Result<Vec<ArTransaction>> {
+pub(crate) fn ar_in(tx: &Tx<'_>, account: &str) -> Result<Vec<ArTransaction>> {
     let mut out = Vec::new();
     for (k, v) in tx.scan(&key(&["artxacct", account, ""]))? {
         let seq: u64 = crate::engine::decode(&k, &v)?;

@@ -173,6 +173,11 @@ impl Engine {
         self.top_up_evergreen_in(tx, &doc)?;
         self.post_approval(tx, &doc, on)?;
         self.apply_linked_credits(tx, &mut doc, on)?;
+        // 05 §2.2: then (wallets, with receivables' wallets) the account's other credits.
+        match doc.doc_type {
+            DocType::Invoice => self.auto_apply_to_invoice(tx, &mut doc, on)?,
+            DocType::CreditMemo => self.auto_apply_memo(tx, &mut doc, on)?,
+        }
         Self::save_doc(tx, &doc);
         Ok(Approval::Done(Box::new(doc)))
     }

@@ -22,7 +22,7 @@ pub mod records;
 pub mod run;
 pub mod statement;
 pub mod tax;
-mod tx;
+pub(crate) mod tx;
 
 pub use records::{Breakup, DocLine, DocStatus, DocType, Document, RunExecution};
 pub use run::{RunOptions, Selected};

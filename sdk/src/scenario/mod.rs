@@ -1,6 +1,7 @@
 //! Scenario files (spec 08): parse, validate with positions, run on a fresh store, report.
 
 mod billing;
+mod receivables;
 
 use chrono::NaiveDate;
 use reckon_engine::dates::parse_date;
@@ -77,6 +78,12 @@ const EXPECT: Ty = Ty::Obj(&[
         "04 §10: schedules per month of ready and status",
     ),
     opt("statement", Ty::Any, "04 §11.1: a stored statement"),
+    opt(
+        "balance",
+        Ty::Any,
+        "05 §10: an invoice's or an account's balance",
+    ),
+    opt("payments", Ty::Any, "an account's payments"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -98,11 +105,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("send", "04"),
     ("deliver_emails", "04"),
     ("mail_sink", "04"),
-    ("payment", "05"),
-    ("apply", "05"),
-    ("unapply", "05"),
-    ("refund", "05"),
-    ("write_off", "05"),
     ("wallet", "05"),
     ("late_fees", "05"),
     ("cancel_late_fee", "05"),
@@ -141,6 +143,11 @@ const STEPS: &[&str] = &[
     "adhoc_invoice",
     "credit_and_rebill",
     "statement",
+    "payment",
+    "apply",
+    "unapply",
+    "refund",
+    "write_off",
 ];
 
 /// A validation error in a scenario file.
@@ -203,6 +210,7 @@ fn from_rule(e: RuleError) -> FileError {
 enum Step {
     Activate(String),
     Billing(billing::Action),
+    Receivables(receivables::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -223,6 +231,7 @@ enum Expectation {
         amount: String,
     },
     Billing(billing::Check),
+    Receivables(receivables::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -463,7 +472,14 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
             }
             "error" => {
                 ERROR.check(v, &path, &mut findings);
-                if i == 0 || !matches!(out.last(), Some((_, Step::Activate(_) | Step::Billing(_))))
+                if i == 0
+                    || !matches!(
+                        out.last(),
+                        Some((
+                            _,
+                            Step::Activate(_) | Step::Billing(_) | Step::Receivables(_)
+                        ))
+                    )
                 {
                     errors.push(ferr(file, k.pos, format!("{path}: an `error:` expectation must follow the step it is about (an action step)")));
                 }
@@ -499,12 +515,23 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Billing),
                 );
+                exps.extend(
+                    receivables::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Receivables),
+                );
                 out.push((n, Step::Expect(exps)));
             }
             a if billing::ACTIONS.contains(&a) => {
                 out.push((
                     n,
                     Step::Billing(billing::parse_action(a, v, &path, &mut findings)),
+                ));
+            }
+            a if receivables::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Receivables(receivables::parse_action(a, v, &path, &mut findings)),
                 ));
             }
             other => {
@@ -590,6 +617,14 @@ impl Scenario {
                     }
                     let r = billing::execute(&engine, a, clock);
                     last = Some((*n, billing::describe(a), r));
+                }
+                Step::Receivables(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = receivables::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    let r = receivables::execute(&engine, a, clock);
+                    last = Some((*n, receivables::describe(a), r));
                 }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
@@ -682,6 +717,7 @@ impl Scenario {
                 compare_table(out, n, &what, columns, rows, *first, &cells, scale);
             }
             Expectation::Billing(c) => billing::check(engine, n, c, out),
+            Expectation::Receivables(c) => receivables::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {
@@ -827,6 +863,9 @@ const MONEY_COLUMNS: &[&str] = &[
     "credits_applied",
     "wallet_applied",
     "paid",
+    "unapplied",
+    "refunded",
+    "invoice_balance",
     "written_off",
     "credited",
 ];

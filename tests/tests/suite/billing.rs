@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use reckon_engine::billing::actions::{AdhocLine, AdhocRequest, RebillRequest};
 use reckon_engine::billing::{DocStatus, DocType, Document};
 use reckon_engine::model::{Account, Order};
+use reckon_engine::receivables::payments::{ApplyMode, PaymentRequest};
 use reckon_engine::rules::RuleLoader;
 use reckon_engine::store::MemStore;
 use reckon_engine::{Engine, RuleSet, ScheduleStatus};
@@ -61,6 +62,10 @@ enum Op {
     Regenerate(usize),
     Adhoc(usize, i64, bool),
     Rebill(usize, bool),
+    Pay(usize, i64, bool),
+    Refund(usize, i64),
+    WriteOff(usize),
+    Unapply(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -73,6 +78,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..64).prop_map(Op::Regenerate),
         1 => (0usize..3, 0i64..50_000, any::<bool>()).prop_map(|(a, c, ap)| Op::Adhoc(a, c, ap)),
         1 => (0usize..64, any::<bool>()).prop_map(|(k, ap)| Op::Rebill(k, ap)),
+        2 => (0usize..3, 1i64..30_000, any::<bool>()).prop_map(|(a, c, auto)| Op::Pay(a, c, auto)),
+        1 => (0usize..3, 1i64..10_000).prop_map(|(a, c)| Op::Refund(a, c)),
+        1 => (0usize..64).prop_map(Op::WriteOff),
+        1 => (0usize..64).prop_map(Op::Unapply),
     ]
 }
 
@@ -194,6 +203,21 @@ fn check_invariants(engine: &Engine, lines: usize) -> Result<(), TestCaseError> 
             }
         }
     }
+    for a in ACCOUNTS {
+        for p in engine.payments(a).expect("payments") {
+            prop_assert!(
+                p.unapplied() >= Decimal::ZERO,
+                "{} overapplied",
+                p.reference()
+            );
+            prop_assert_eq!(
+                credit.get(&p.reference()).copied().unwrap_or_default(),
+                p.unapplied(),
+                "{} unapplied",
+                p.reference()
+            );
+        }
+    }
     for d in &docs {
         let r = d.reference();
         match (d.doc_type, d.status) {
@@ -276,6 +300,26 @@ proptest! {
                 Op::Rebill(k, approve) => if let Some(r) = pick(*k) {
                     let req = RebillRequest { invoice: r, invoice_date: date(9, 15), approve: *approve };
                     let _ = engine.credit_and_rebill(&req, date(9, 15));
+                },
+                Op::Pay(a, cents, auto) => {
+                    let req = PaymentRequest {
+                        account: ACCOUNTS[*a].into(),
+                        amount: Decimal::new(*cents, 2),
+                        currency: None,
+                        on: date(9, 20),
+                        method: None,
+                        external_id: Some(format!("p{i}")),
+                        apply: Some(if *auto { ApplyMode::Auto } else { ApplyMode::None }),
+                    };
+                    engine.payment(&req, date(9, 20)).expect("payment");
+                }
+                Op::Refund(a, cents) => {
+                    let _ = engine.refund(&format!("payment:{}#1", ACCOUNTS[*a]), Decimal::new(*cents, 2), date(9, 25));
+                }
+                Op::WriteOff(k) => if let Some(r) = pick(*k) { let _ = engine.write_off(&r, None, date(9, 26)); },
+                Op::Unapply(k) => if let Some(r) = pick(*k) {
+                    let account = r.split(':').nth(1).and_then(|x| x.split('#').next()).unwrap_or("A").to_string();
+                    let _ = engine.unapply(&format!("payment:{account}#1"), &r, None, date(9, 27));
                 },
             }
             check_invariants(&engine, lines.len())?;

@@ -1,0 +1,5 @@
+//! Receivables (spec 05): what happens to money once invoices and credit memos are approved.
+//! The ledger's transactions and postings are in [`crate::billing::ar`]; this module adds
+//! payments ([`payments`]).
+
+pub mod payments;
