@@ -291,6 +291,17 @@ impl Engine {
         self.get(&key(&["acct", id]))
     }
 
+    /// Every stored account's id, in id order.
+    pub fn account_ids(&self) -> Result<Vec<String>> {
+        let prefix = key(&["acct", ""]);
+        Ok(self
+            .store
+            .scan(&prefix)?
+            .into_iter()
+            .filter_map(|(k, _)| String::from_utf8(k[prefix.len()..].to_vec()).ok())
+            .collect())
+    }
+
     /// Read a legal entity.
     pub fn legal_entity(&self, id: &str) -> Result<Option<LegalEntity>> {
         self.get(&key(&["le", id]))

@@ -132,6 +132,10 @@ pub enum Code {
     InvoiceGroupingError,
     /// A report name is unknown (05 §9).
     UnknownReport,
+    /// An aging bucket set is invalid or unknown (05 §5).
+    BadAgingBuckets,
+    /// A report period ends before it starts (05 §11).
+    BadPeriod,
     /// A payment or credit memo ref is unknown (05).
     UnknownSource,
     /// An amount is not positive (05).
@@ -219,6 +223,8 @@ impl Code {
             Code::UnknownLocation => "unknown_location",
             Code::InvoiceGroupingError => "invoice_grouping_error",
             Code::UnknownReport => "unknown_report",
+            Code::BadAgingBuckets => "bad_aging_buckets",
+            Code::BadPeriod => "bad_period",
             Code::UnknownSource => "unknown_source",
             Code::AmountNotPositive => "amount_not_positive",
             Code::PaymentExistsWithDifferentParameters => {

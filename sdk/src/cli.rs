@@ -70,7 +70,8 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
-    /// A report over a store, as CSV or JSON (05 §9): invoice_forecast, ar_transactions.
+    /// A report over a store, as CSV or JSON (05 §9): invoice_forecast, ar_transactions, ar_aging,
+    /// dso.
     Report {
         /// The report name.
         name: String,
@@ -92,6 +93,12 @@ enum Command {
         /// One currency.
         #[arg(long)]
         currency: Option<String>,
+        /// One row per invoice too (ar_aging).
+        #[arg(long)]
+        detail: bool,
+        /// DSO method: standard or countback.
+        #[arg(long)]
+        method: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
@@ -305,6 +312,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             to,
             account,
             currency,
+            detail,
+            method,
             format,
         } => {
             let reckon = Reckon::open(&store)
@@ -315,6 +324,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 to,
                 account,
                 currency,
+                detail,
+                method,
             };
             let report = crate::report::build(reckon.engine(), &name, &q)?;
             match format {

@@ -7,7 +7,7 @@ use reckon_engine::{Code, Engine, EngineError};
 use serde::Serialize;
 
 /// The reports this version produces.
-pub const REPORTS: &[&str] = &["invoice_forecast", "ar_transactions"];
+pub const REPORTS: &[&str] = &["invoice_forecast", "ar_transactions", "ar_aging", "dso"];
 
 /// What a report is asked for.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +22,10 @@ pub struct ReportQuery {
     pub account: Option<String>,
     /// `--currency`.
     pub currency: Option<String>,
+    /// `--detail`.
+    pub detail: bool,
+    /// `--method` (DSO: standard, countback).
+    pub method: Option<String>,
 }
 
 /// A report: columns, rows and totals of cells (money as plain decimals, null as `None`).
@@ -52,6 +56,8 @@ pub fn build(engine: &Engine, name: &str, q: &ReportQuery) -> Result<Report, Eng
     match name {
         "invoice_forecast" => forecast(engine, q),
         "ar_transactions" => ar_transactions(engine, q),
+        "ar_aging" => aging(engine, q),
+        "dso" => dso(engine, q),
         other => Err(EngineError::refused(
             Code::UnknownReport,
             "report",
@@ -123,6 +129,102 @@ fn forecast(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
         columns,
         rows,
         totals,
+    })
+}
+
+fn date_arg(field: &str, v: &Option<String>) -> Result<chrono::NaiveDate, EngineError> {
+    v.as_deref()
+        .and_then(reckon_engine::dates::parse_date)
+        .ok_or_else(|| bad(field, "give a date YYYY-MM-DD"))
+}
+
+/// The accounts a report covers, and its currency (the first account's unless given).
+fn scope(engine: &Engine, q: &ReportQuery) -> Result<(Vec<String>, String), EngineError> {
+    let accounts = match &q.account {
+        Some(a) => vec![a.clone()],
+        None => engine.account_ids()?,
+    };
+    let currency = match &q.currency {
+        Some(c) => c.clone(),
+        None => accounts
+            .first()
+            .and_then(|a| engine.account(a).ok().flatten())
+            .map(|a| a.currency)
+            .unwrap_or_else(|| "USD".into()),
+    };
+    Ok((accounts, currency))
+}
+
+fn aging(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let as_of = date_arg("as_of", &q.as_of)?;
+    let (accounts, currency) = scope(engine, q)?;
+    let set = engine.aging_buckets(None)?;
+    let a = engine.aging(&accounts, &currency, as_of, &set, q.detail)?;
+    let scale = reckon_engine::money::minor_units(&currency).unwrap_or(2);
+    let money = |d: rust_decimal::Decimal| Some(pad(&d.round_dp(scale).to_string(), scale));
+    let mut columns = vec![
+        "account".to_string(),
+        "invoice".into(),
+        "days".into(),
+        "currency".into(),
+    ];
+    columns.extend(a.labels.iter().cloned());
+    columns.extend(["unapplied".to_string(), "total".to_string()]);
+    let row = |r: &reckon_engine::receivables::aging::AgingRow| {
+        let mut out = vec![
+            r.account.clone(),
+            r.invoice.clone(),
+            r.days.map(|d| d.to_string()),
+            Some(currency.clone()),
+        ];
+        out.extend(r.buckets.iter().map(|b| money(*b)));
+        out.push(money(r.unapplied));
+        out.push(money(r.total));
+        out
+    };
+    let (totals, rest) = a
+        .rows
+        .split_last()
+        .map_or((None, &a.rows[..]), |(t, r)| (Some(t), r));
+    Ok(Report {
+        report: "ar_aging".into(),
+        as_of: q.as_of.clone(),
+        from: None,
+        to: None,
+        columns,
+        rows: rest.iter().map(row).collect(),
+        totals: totals.map(row).unwrap_or_default(),
+    })
+}
+
+fn dso(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let from = date_arg("from", &q.from)?;
+    let to = date_arg("to", &q.to)?;
+    let (accounts, currency) = scope(engine, q)?;
+    let method = q.method.clone().unwrap_or_else(|| "standard".into());
+    if method != "standard" && method != "countback" {
+        return Err(bad(
+            "method",
+            format!("`{method}` is not standard or countback"),
+        ));
+    }
+    let days = engine.dso(&accounts, &currency, from, to, method == "countback")?;
+    Ok(Report {
+        report: "dso".into(),
+        as_of: None,
+        from: q.from.clone(),
+        to: q.to.clone(),
+        columns: ["from", "to", "currency", "method", "days"]
+            .map(String::from)
+            .to_vec(),
+        rows: vec![vec![
+            q.from.clone(),
+            q.to.clone(),
+            Some(currency),
+            Some(method),
+            days.map(|d| pad(&d.to_string(), 2)),
+        ]],
+        totals: Vec::new(),
     })
 }
 

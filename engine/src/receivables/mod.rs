@@ -1,5 +1,6 @@
 //! Receivables (spec 05): what happens to money once invoices and credit memos are approved.
 //! The ledger's transactions and postings are in [`crate::billing::ar`]; this module adds
-//! payments ([`payments`]).
+//! payments ([`payments`]), A/R aging and DSO ([`aging`]).
 
+pub mod aging;
 pub mod payments;

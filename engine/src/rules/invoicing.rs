@@ -15,7 +15,13 @@ use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The documents these checks read.
-pub(super) const CHECKED: &[&str] = &["payment_terms", "tax_rates", "numbering", "invoice_runs"];
+pub(super) const CHECKED: &[&str] = &[
+    "payment_terms",
+    "tax_rates",
+    "numbering",
+    "invoice_runs",
+    "aging_buckets",
+];
 
 /// The built-in templates (04 §2.4: `default_<kind>` always exists) and their kinds.
 const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
@@ -244,6 +250,34 @@ pub(super) fn check(rows: &[Row], refs: &References) -> Vec<RuleError> {
             }
             out.push(from_invoicing(&e, row, None));
         }
+    }
+
+    // aging_buckets (05 §5): `to` strictly increasing, only the last open-ended; one default.
+    let aging = typed::<crate::receivables::aging::AgingBuckets>(of("aging_buckets"), &mut out);
+    for (set, row) in &aging {
+        for (field, message) in set.check() {
+            out.push(at_field(
+                "bad_aging_buckets",
+                row,
+                &field,
+                message,
+                "strictly increasing `to` day counts, the last bucket without one".into(),
+            ));
+        }
+    }
+    let defaults: Vec<&&Row> = aging
+        .iter()
+        .filter(|(s, _)| s.default)
+        .map(|(_, r)| r)
+        .collect();
+    for row in defaults.iter().skip(1) {
+        out.push(at_field(
+            "bad_aging_buckets",
+            row,
+            "default",
+            "a second default bucket set".into(),
+            "at most one `default: true`".into(),
+        ));
     }
 
     // tax_rates.

@@ -84,6 +84,8 @@ const EXPECT: Ty = Ty::Obj(&[
         "05 §10: an invoice's or an account's balance",
     ),
     opt("payments", Ty::Any, "an account's payments"),
+    opt("aging", Ty::Any, "05 §5 A/R aging as of a date"),
+    opt("dso", Ty::Any, "05 §6 DSO over a period"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[

@@ -117,6 +117,40 @@ const PAYMENTS: Ty = Ty::Obj(&[
     TABLE_FIRST,
 ]);
 
+const AGING: Ty = Ty::Obj(&[
+    req("as_of", Ty::Date, "as of"),
+    opt("currency", Ty::Currency, "default the scenario's"),
+    opt(
+        "buckets",
+        Ty::Text,
+        "an aging_buckets name (default the default set)",
+    ),
+    opt(
+        "detail",
+        Ty::Bool,
+        "one row per invoice after its account's",
+    ),
+    req(
+        "columns",
+        Ty::List(&Ty::Text),
+        "account, invoice, days, the bucket labels, unapplied, total",
+    ),
+    TABLE_ROWS,
+    TABLE_FIRST,
+]);
+
+const DSO: Ty = Ty::Obj(&[
+    req("from", Ty::Date, "first day"),
+    req("to", Ty::Date, "last day"),
+    opt(
+        "method",
+        Ty::Enum(&["standard", "countback"]),
+        "default standard",
+    ),
+    opt("currency", Ty::Currency, "default the scenario's"),
+    req("days", Ty::Text, "the DSO, 2 decimals, or null"),
+]);
+
 /// A receivables step (its validated value).
 #[derive(Debug, Clone)]
 pub(super) struct Action {
@@ -138,6 +172,13 @@ pub(super) enum Check {
         rows: Vec<Vec<String>>,
         first: Option<usize>,
     },
+    Aging {
+        v: serde_yaml::Value,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+        first: Option<usize>,
+    },
+    Dso(serde_yaml::Value),
 }
 
 /// Validate and parse one receivables step.
@@ -180,6 +221,20 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             account: t.get("account").map(text),
             fields,
         });
+    }
+    if let Some(t) = v.get("aging") {
+        AGING.check(t, &format!("{path}.aging"), findings);
+        let (columns, rows, first) = table(t, &format!("{path}.aging"), findings);
+        out.push(Check::Aging {
+            v: t.to_value(),
+            columns,
+            rows,
+            first,
+        });
+    }
+    if let Some(t) = v.get("dso") {
+        DSO.check(t, &format!("{path}.dso"), findings);
+        out.push(Check::Dso(t.to_value()));
     }
     if let Some(t) = v.get("payments") {
         PAYMENTS.check(t, &format!("{path}.payments"), findings);
@@ -303,8 +358,128 @@ fn payment_status(balance: Decimal, total: Decimal) -> &'static str {
     }
 }
 
+/// Every account of the store that has documents or payments, in id order.
+fn all_accounts(engine: &Engine) -> Vec<String> {
+    let mut ids: Vec<String> = engine
+        .rules()
+        .accounts
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    ids.extend(engine.account_ids().unwrap_or_default());
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// Check one receivables expectation.
 pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch>) {
+    let currency_of = |v: &serde_yaml::Value| {
+        s(v, "currency").unwrap_or_else(|| {
+            engine
+                .account_ids()
+                .ok()
+                .and_then(|ids| ids.first().cloned())
+                .and_then(|a| engine.account(&a).ok().flatten())
+                .map(|a| a.currency)
+                .unwrap_or_else(|| "USD".into())
+        })
+    };
+    match c {
+        Check::Aging {
+            v,
+            columns,
+            rows,
+            first,
+        } => {
+            let what = "expect aging".to_string();
+            let as_of = date(v, "as_of").unwrap_or_default();
+            let result = engine
+                .aging_buckets(s(v, "buckets").as_deref())
+                .and_then(|set| {
+                    engine.aging(
+                        &all_accounts(engine),
+                        &currency_of(v),
+                        as_of,
+                        &set,
+                        v.get("detail").and_then(|d| d.as_bool()).unwrap_or(false),
+                    )
+                });
+            match result {
+                Ok(aging) => {
+                    let cells: Vec<Vec<String>> = aging
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            columns
+                                .iter()
+                                .map(|c| match c.as_str() {
+                                    "account" => r.account.clone().unwrap_or_default(),
+                                    "invoice" => r.invoice.clone().unwrap_or_default(),
+                                    "days" => r.days.map(|d| d.to_string()).unwrap_or_default(),
+                                    "unapplied" => r.unapplied.to_string(),
+                                    "total" => r.total.to_string(),
+                                    label => aging
+                                        .labels
+                                        .iter()
+                                        .position(|l| l == label)
+                                        .map(|i| r.buckets[i].to_string())
+                                        .unwrap_or_default(),
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    // Bucket columns compare as money.
+                    let money_cols: Vec<String> = columns
+                        .iter()
+                        .map(|c| {
+                            if aging.labels.contains(c) {
+                                "amount".to_string()
+                            } else {
+                                c.clone()
+                            }
+                        })
+                        .collect();
+                    compare_table(out, n, &what, &money_cols, rows, *first, &cells, 2);
+                }
+                Err(e) => out.push(Mismatch {
+                    step: n,
+                    what,
+                    field: "aging".into(),
+                    expected: "a report".into(),
+                    got: e.to_string(),
+                }),
+            }
+            return;
+        }
+        Check::Dso(v) => {
+            let what = "expect dso".to_string();
+            let r = engine.dso(
+                &all_accounts(engine),
+                &currency_of(v),
+                date(v, "from").unwrap_or_default(),
+                date(v, "to").unwrap_or_default(),
+                s(v, "method").as_deref() == Some("countback"),
+            );
+            let want = s(v, "days").unwrap_or_else(|| "null".into());
+            let got = match r {
+                Ok(Some(d)) => d.to_string(),
+                Ok(None) => "null".into(),
+                Err(e) => e.to_string(),
+            };
+            if !(super::same("amount", &want, &got, 2) || want == got) {
+                out.push(Mismatch {
+                    step: n,
+                    what,
+                    field: "days".into(),
+                    expected: want,
+                    got,
+                });
+            }
+            return;
+        }
+        _ => {}
+    }
     let mut push = |what: &str, field: &str, expected: &str, got: String| {
         out.push(Mismatch {
             step: n,
@@ -415,5 +590,6 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                 Err(e) => push(&what, "records", "readable", e.to_string()),
             }
         }
+        Check::Aging { .. } | Check::Dso(_) => {}
     }
 }

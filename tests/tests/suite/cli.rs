@@ -323,3 +323,57 @@ fn reports_give_the_demo_forecast_and_ledger_as_csv_and_json() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("unknown_report"), "{out}");
 }
+
+#[test]
+fn aging_and_dso_reports_over_the_demo_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let (code, out) = reckon(&["demo", "--store", store.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}");
+    let s = store.to_str().expect("utf-8");
+    // As of 2026-04-30: ACME's NW-000001 (3332.58, due 2026-03-14) is 47 days past due → 31-60;
+    // GLOBEX's NW-000002 (549.00, due 2026-04-14) 16 days → 1-30 (see demo_runs_into_a_sled_store).
+    let (code, csv) = reckon(&[
+        "report",
+        "ar_aging",
+        "--store",
+        s,
+        "--as-of",
+        "2026-04-30",
+        "--detail",
+    ]);
+    assert_eq!(code, 0, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "account,invoice,days,currency,current,1-30,31-60,61-90,91-120,120+,unapplied,total"
+    );
+    assert_eq!(
+        lines[1],
+        "ACME,,,USD,0.00,0.00,3332.58,0.00,0.00,0.00,0.00,3332.58"
+    );
+    assert_eq!(
+        lines[2],
+        "ACME,invoice:ACME#1,47,USD,0.00,0.00,3332.58,0.00,0.00,0.00,0.00,3332.58"
+    );
+    assert_eq!(
+        lines[5],
+        ",,,USD,0.00,549.00,3332.58,0.00,0.00,0.00,0.00,3881.58"
+    );
+    // February 2026: every sale (3332.58 + 549.00) is still open, so DSO = the 28 days.
+    let (code, csv) = reckon(&[
+        "report",
+        "dso",
+        "--store",
+        s,
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-02-28",
+    ]);
+    assert_eq!(code, 0, "{csv}");
+    assert_eq!(
+        csv.lines().nth(1),
+        Some("2026-02-01,2026-02-28,USD,standard,28.00")
+    );
+}
