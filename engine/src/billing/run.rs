@@ -369,6 +369,22 @@ impl Engine {
             };
             self.tax_document_of(&mut p.doc, &account_record, opts.dry_run)
                 .map_err(Failed::Engine)?;
+            // 04 §3.5 nets before tax; tax-inclusive lines of the other sign can still leave the
+            // taxed total below zero. The document then takes the other type (decision 55):
+            // negating every line negates the tax, so its total comes out positive.
+            if p.doc.total < Decimal::ZERO
+                && opts.credit_memo_creation == CreditMemoCreation::SingleForNegativeInvoice
+            {
+                let other = match p.doc.doc_type {
+                    DocType::Invoice => DocType::CreditMemo,
+                    DocType::CreditMemo => DocType::Invoice,
+                };
+                p.doc = self
+                    .new_document(other, opts, &p.doc.group_key.clone(), &p.cands)
+                    .map_err(Failed::Engine)?;
+                self.tax_document_of(&mut p.doc, &account_record, opts.dry_run)
+                    .map_err(Failed::Engine)?;
+            }
             p.doc.due_date = Some(self.due_date_of(&p.doc));
             if p.doc.doc_type == DocType::Invoice {
                 if let Some(sup) = opts.suppress {
@@ -738,6 +754,14 @@ pub(crate) struct AccountBilling {
 
 fn account_billing_key(account: &str) -> Vec<u8> {
     key(&["acctbill", account])
+}
+
+/// An account's counters, as stored.
+pub(crate) fn account_billing(store: &dyn Store, account: &str) -> Result<AccountBilling> {
+    Ok(match store.get(&account_billing_key(account))? {
+        Some(v) => crate::engine::decode(&account_billing_key(account), &v)?,
+        None => AccountBilling::default(),
+    })
 }
 
 /// Update an account's counters in `tx`.

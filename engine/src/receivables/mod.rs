@@ -1,6 +1,7 @@
 //! Receivables (spec 05): what happens to money once invoices and credit memos are approved.
 //! The ledger's transactions and postings are in [`crate::billing::ar`]; this module adds
-//! payments ([`payments`]), A/R aging and DSO ([`aging`]).
+//! payments ([`payments`]), A/R aging and DSO ([`aging`]), the account billing summary ([`summary`]).
 
 pub mod aging;
 pub mod payments;
+pub mod summary;

@@ -86,6 +86,7 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("payments", Ty::Any, "an account's payments"),
     opt("aging", Ty::Any, "05 §5 A/R aging as of a date"),
     opt("dso", Ty::Any, "05 §6 DSO over a period"),
+    opt("summary", Ty::Any, "05 §7 the account billing summary"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[

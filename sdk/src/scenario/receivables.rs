@@ -139,6 +139,20 @@ const AGING: Ty = Ty::Obj(&[
     TABLE_FIRST,
 ]);
 
+const SUMMARY: Ty = Ty::Obj(&[
+    req("account", Ty::Text, "the account"),
+    req("as_of", Ty::Date, "as of"),
+    opt("invoice_balance", Ty::Money(false), "05 §7"),
+    opt("unapplied_credit", Ty::Money(false), "05 §7"),
+    opt("overdue_amount", Ty::Money(false), "05 §7"),
+    opt("unbilled_amount", Ty::Money(false), "05 §7"),
+    opt("billed_amount", Ty::Money(false), "05 §7"),
+    opt("annual_recurring_billing", Ty::Money(false), "05 §7"),
+    opt("next_invoice_date", Ty::Text, "05 §7 (a date or null)"),
+    opt("last_invoice_through", Ty::Text, "05 §7 (a date or null)"),
+    opt("last_invoice_date", Ty::Text, "05 §7 (a date or null)"),
+]);
+
 const DSO: Ty = Ty::Obj(&[
     req("from", Ty::Date, "first day"),
     req("to", Ty::Date, "last day"),
@@ -179,6 +193,7 @@ pub(super) enum Check {
         first: Option<usize>,
     },
     Dso(serde_yaml::Value),
+    Summary(serde_yaml::Value),
 }
 
 /// Validate and parse one receivables step.
@@ -231,6 +246,10 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             rows,
             first,
         });
+    }
+    if let Some(t) = v.get("summary") {
+        SUMMARY.check(t, &format!("{path}.summary"), findings);
+        out.push(Check::Summary(t.to_value()));
     }
     if let Some(t) = v.get("dso") {
         DSO.check(t, &format!("{path}.dso"), findings);
@@ -452,6 +471,61 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
             }
             return;
         }
+        Check::Summary(v) => {
+            let a = s(v, "account").unwrap_or_default();
+            let what = format!("expect summary {a}");
+            match engine.account_summary(&a, date(v, "as_of").unwrap_or_default()) {
+                Ok(sum) => {
+                    let json = serde_json::to_value(&sum).unwrap_or_default();
+                    for (k, want) in v.as_mapping().into_iter().flatten() {
+                        let k = k.as_str().unwrap_or_default();
+                        if k == "account" || k == "as_of" {
+                            continue;
+                        }
+                        let want = match want {
+                            serde_yaml::Value::Null => String::new(),
+                            serde_yaml::Value::String(x) if x == "null" => String::new(),
+                            serde_yaml::Value::String(x) => x.clone(),
+                            other => serde_yaml::to_string(other)
+                                .unwrap_or_default()
+                                .trim()
+                                .to_string(),
+                        };
+                        let got = match json.get(k) {
+                            None | Some(serde_json::Value::Null) => String::new(),
+                            Some(serde_json::Value::String(x)) => x.clone(),
+                            Some(x) => x.to_string(),
+                        };
+                        let money = k.ends_with("_amount")
+                            || k.ends_with("_balance")
+                            || k.ends_with("_credit")
+                            || k == "annual_recurring_billing";
+                        let ok = if money {
+                            super::same("amount", &want, &got, 2)
+                        } else {
+                            want == got
+                        };
+                        if !ok {
+                            out.push(Mismatch {
+                                step: n,
+                                what: what.clone(),
+                                field: k.to_string(),
+                                expected: want,
+                                got,
+                            });
+                        }
+                    }
+                }
+                Err(e) => out.push(Mismatch {
+                    step: n,
+                    what,
+                    field: "summary".into(),
+                    expected: "a summary".into(),
+                    got: e.to_string(),
+                }),
+            }
+            return;
+        }
         Check::Dso(v) => {
             let what = "expect dso".to_string();
             let r = engine.dso(
@@ -590,6 +664,6 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                 Err(e) => push(&what, "records", "readable", e.to_string()),
             }
         }
-        Check::Aging { .. } | Check::Dso(_) => {}
+        Check::Aging { .. } | Check::Dso(_) | Check::Summary(_) => {}
     }
 }

@@ -165,6 +165,28 @@ fn check_invariants(engine: &Engine, lines: usize) -> Result<(), TestCaseError> 
             prop_assert_eq!(s.invoice.clone(), on.get(&s.id).map(|(r, _)| r.clone()));
         }
     }
+    // 3b. 05 §7: billed + unbilled = the billable total of the account's lines.
+    let mut billable: BTreeMap<String, Decimal> = BTreeMap::new();
+    for i in 0..lines {
+        let line = format!("O-{i}/L1");
+        let account = engine
+            .asset(&line)
+            .expect("asset")
+            .map(|a| a.account)
+            .unwrap_or_default();
+        *billable.entry(account).or_default() += engine.line_total(&line).expect("total");
+    }
+    for (account, total) in &billable {
+        let s = engine
+            .account_summary(account, date(12, 31))
+            .expect("summary");
+        prop_assert_eq!(
+            s.billed_amount + s.unbilled_amount,
+            *total,
+            "{} billed + unbilled",
+            account
+        );
+    }
     // 4. Numbers: unique, and per document type exactly 1..=N (gapless, cancelled keep theirs).
     for (t, prefix) in [(DocType::Invoice, "INV-"), (DocType::CreditMemo, "CM-")] {
         let mut seen = BTreeSet::new();
