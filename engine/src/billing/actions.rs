@@ -677,32 +677,15 @@ impl Engine {
             for il in invoice.lines.iter_mut() {
                 il.credited = il.amount;
             }
-            let mut memo = Document {
-                doc_type: DocType::CreditMemo,
-                seq: next_seq(tx, DocType::CreditMemo, &invoice.account)?,
-                kind: "credit_memo".into(),
-                status: DocStatus::Draft,
-                number: None,
-                due_date: None,
-                tax_breakups: Vec::new(),
-                credits_applied: Decimal::ZERO,
-                wallet_applied: Decimal::ZERO,
-                paid: Decimal::ZERO,
-                written_off: Decimal::ZERO,
-                error_status: None,
-                error_message: None,
-                run: None,
-                source: Some("rebill".into()),
-                reason: Some("billing_error".into()),
-                invoice: Some(r.to_string()),
-                approved_on: None,
-                replaces: None,
-                replaced_by: Vec::new(),
-                invoice_date: req.invoice_date,
-                lines: memo_lines,
-                ..invoice.clone()
-            };
-            memo.recompute_totals();
+            let seq = next_seq(tx, DocType::CreditMemo, &invoice.account)?;
+            let mut memo = super::lifecycle::memo_of(
+                &invoice,
+                seq,
+                "rebill",
+                "billing_error",
+                req.invoice_date,
+                memo_lines,
+            );
             save(tx, &invoice);
             save(tx, &memo);
             if !memo.lines.is_empty() {

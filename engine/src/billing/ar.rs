@@ -167,6 +167,42 @@ pub(crate) struct Parties<'a> {
     pub reverses: Option<String>,
 }
 
+impl<'a> Parties<'a> {
+    /// A transaction of `amount` for `account` in `currency`, created and effective `on`.
+    pub(crate) fn new(account: &'a str, currency: &'a str, amount: Decimal, on: NaiveDate) -> Self {
+        Parties {
+            account,
+            currency,
+            amount,
+            on,
+            effective_on: None,
+            source: None,
+            destination: None,
+            balances: None,
+            reverses: None,
+        }
+    }
+
+    /// Its source document.
+    pub(crate) fn source(mut self, r: &str) -> Self {
+        self.source = Some(r.to_string());
+        self
+    }
+
+    /// Its destination invoice, with that invoice's balance before and after.
+    pub(crate) fn destination(mut self, r: &str, before: Decimal, after: Decimal) -> Self {
+        self.destination = Some(r.to_string());
+        self.balances = Some((before, after));
+        self
+    }
+
+    /// Effective on another date than it is created.
+    pub(crate) fn effective(mut self, d: NaiveDate) -> Self {
+        self.effective_on = Some(d);
+        self
+    }
+}
+
 /// Stage `draft` as the next transaction; `None` when its amount is 0.
 pub(crate) fn stage(
     tx: &mut Tx<'_>,
@@ -209,108 +245,95 @@ impl Engine {
         doc: &Document,
         on: NaiveDate,
     ) -> Result<()> {
-        let r = doc.reference();
-        let net = doc.total - doc.tax;
-        let draft = match doc.doc_type {
-            DocType::Invoice => {
-                let (kind, income) = if doc.kind == "late_fee" {
-                    ("late_fee", "late_fee_income")
-                } else {
-                    ("invoice", "billings")
-                };
-                Draft::new(kind)
-                    .post("receivable", Side::Debit, doc.total, &r)
-                    .post(income, Side::Credit, net, &r)
-                    .post("tax_payable", Side::Credit, doc.tax, &r)
-            }
-            DocType::CreditMemo => Draft::new("credit_memo")
-                .post("sales_credits", Side::Debit, net, &r)
-                .post("tax_payable", Side::Debit, doc.tax, &r)
-                .post("customer_credit", Side::Credit, doc.total, &r),
-        };
-        let (source, destination, balances) = match doc.doc_type {
-            DocType::Invoice => (None, Some(r.clone()), Some((Decimal::ZERO, doc.total))),
-            DocType::CreditMemo => (Some(r.clone()), None, None),
-        };
-        stage(
-            tx,
-            draft,
-            Parties {
-                account: &doc.account,
-                currency: &doc.currency,
-                effective_on: None,
-                amount: doc.total,
-                on,
-                source,
-                destination,
-                balances,
-                reverses: None,
-            },
-        )?;
-        Ok(())
+        self.post_document(tx, doc, on, false)
     }
 
     /// The reversal of an approved document's approval posting (04 §8 `invoice_cancellation`,
-    /// 04 §9.2 `credit_memo_cancellation`).
+    /// 04 §9.2 `credit_memo_cancellation`): the same postings on the other sides, `reverses`
+    /// naming the original.
     pub(crate) fn post_cancellation(
         &self,
         tx: &mut Tx<'_>,
         doc: &Document,
         on: NaiveDate,
     ) -> Result<()> {
+        self.post_document(tx, doc, on, true)
+    }
+
+    fn post_document(
+        &self,
+        tx: &mut Tx<'_>,
+        doc: &Document,
+        on: NaiveDate,
+        reversal: bool,
+    ) -> Result<()> {
         let r = doc.reference();
         let net = doc.total - doc.tax;
-        let draft = match doc.doc_type {
-            DocType::Invoice => Draft::new("invoice_cancellation")
-                .post(
-                    if doc.kind == "late_fee" {
-                        "late_fee_income"
-                    } else {
-                        "billings"
-                    },
-                    Side::Debit,
-                    net,
-                    &r,
-                )
-                .post("tax_payable", Side::Debit, doc.tax, &r)
-                .post("receivable", Side::Credit, doc.total, &r),
-            DocType::CreditMemo => Draft::new("credit_memo_cancellation")
-                .post("customer_credit", Side::Debit, doc.total, &r)
-                .post("sales_credits", Side::Credit, net, &r)
-                .post("tax_payable", Side::Credit, doc.tax, &r),
+        let side = |s: Side| match (s, reversal) {
+            (Side::Debit, true) => Side::Credit,
+            (Side::Credit, true) => Side::Debit,
+            (s, false) => s,
         };
-        let reverses = ar_in(tx, &doc.account)?
-            .into_iter()
-            .rev()
-            .find(|t| {
-                matches!(t.kind.as_str(), "invoice" | "late_fee" | "credit_memo")
-                    && (t.destination.as_deref() == Some(r.as_str())
-                        || t.source.as_deref() == Some(r.as_str()))
-            })
-            .map(|t| t.number);
-        let (source, destination, balances) = match doc.doc_type {
+        let income = if doc.kind == "late_fee" {
+            "late_fee_income"
+        } else {
+            "billings"
+        };
+        let (kind, postings): (&'static str, [(&str, Side, Decimal); 3]) = match doc.doc_type {
             DocType::Invoice => (
-                Some(r.clone()),
-                Some(r.clone()),
-                Some((doc.balance, Decimal::ZERO)),
+                match (reversal, doc.kind == "late_fee") {
+                    (true, _) => "invoice_cancellation",
+                    (false, true) => "late_fee",
+                    (false, false) => "invoice",
+                },
+                [
+                    ("receivable", Side::Debit, doc.total),
+                    (income, Side::Credit, net),
+                    ("tax_payable", Side::Credit, doc.tax),
+                ],
             ),
-            DocType::CreditMemo => (Some(r.clone()), None, None),
+            DocType::CreditMemo => (
+                if reversal {
+                    "credit_memo_cancellation"
+                } else {
+                    "credit_memo"
+                },
+                [
+                    ("sales_credits", Side::Debit, net),
+                    ("tax_payable", Side::Debit, doc.tax),
+                    ("customer_credit", Side::Credit, doc.total),
+                ],
+            ),
         };
-        stage(
-            tx,
-            draft,
-            Parties {
-                account: &doc.account,
-                currency: &doc.currency,
-                effective_on: None,
-                amount: doc.total,
-                on,
-                source,
-                destination,
-                balances,
-                reverses,
-            },
-        )?;
+        let draft = postings
+            .into_iter()
+            .fold(Draft::new(kind), |d, (ledger, s, amount)| {
+                d.post(ledger, side(s), amount, &r)
+            });
+        let mut parties = Parties::new(&doc.account, &doc.currency, doc.total, on);
+        match (doc.doc_type, reversal) {
+            (DocType::Invoice, false) => {
+                parties = parties.destination(&r, Decimal::ZERO, doc.total)
+            }
+            (DocType::Invoice, true) => {
+                parties = parties
+                    .source(&r)
+                    .destination(&r, doc.balance, Decimal::ZERO)
+            }
+            (DocType::CreditMemo, _) => parties = parties.source(&r),
+        }
+        if reversal {
+            parties.reverses = ar_in(tx, &doc.account)?
+                .into_iter()
+                .rev()
+                .find(|t| {
+                    matches!(t.kind.as_str(), "invoice" | "late_fee" | "credit_memo")
+                        && (t.destination.as_deref() == Some(r.as_str())
+                            || t.source.as_deref() == Some(r.as_str()))
+                })
+                .map(|t| t.number);
+        }
+        stage(tx, draft, parties)?;
         Ok(())
     }
 
@@ -341,17 +364,9 @@ impl Engine {
         stage(
             tx,
             draft,
-            Parties {
-                account: &invoice.account,
-                currency: &invoice.currency,
-                effective_on: None,
-                amount,
-                on,
-                source: Some(mr),
-                destination: Some(ir),
-                balances: Some((before, invoice.balance)),
-                reverses: None,
-            },
+            Parties::new(&invoice.account, &invoice.currency, amount, on)
+                .source(&mr)
+                .destination(&ir, before, invoice.balance),
         )?;
         Ok(amount)
     }

@@ -568,32 +568,7 @@ impl Engine {
                 });
             }
             let seq = super::run::next_seq(tx, DocType::CreditMemo, &invoice.account)?;
-            let mut memo = Document {
-                doc_type: DocType::CreditMemo,
-                seq,
-                kind: "credit_memo".into(),
-                status: DocStatus::Draft,
-                number: None,
-                due_date: None,
-                tax_breakups: Vec::new(),
-                credits_applied: Decimal::ZERO,
-                wallet_applied: Decimal::ZERO,
-                paid: Decimal::ZERO,
-                written_off: Decimal::ZERO,
-                error_status: None,
-                error_message: None,
-                run: None,
-                source: Some("direct".into()),
-                reason: Some(req.reason.clone()),
-                invoice: Some(req.invoice.clone()),
-                approved_on: None,
-                replaces: None,
-                replaced_by: Vec::new(),
-                invoice_date: req.date,
-                lines,
-                ..invoice.clone()
-            };
-            memo.recompute_totals();
+            let memo = memo_of(&invoice, seq, "direct", &req.reason, req.date, lines);
             Self::save_doc(tx, &invoice);
             Self::save_doc(tx, &memo);
             if req.approve {
@@ -629,6 +604,45 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// A draft credit memo on `invoice` (its header: account, location, legal entity, currency,
+/// payment term, group key), numbered `seq`, with `lines`; totals computed.
+pub(crate) fn memo_of(
+    invoice: &Document,
+    seq: u32,
+    source: &str,
+    reason: &str,
+    date: NaiveDate,
+    lines: Vec<DocLine>,
+) -> Document {
+    let mut memo = Document {
+        doc_type: DocType::CreditMemo,
+        seq,
+        kind: "credit_memo".into(),
+        status: DocStatus::Draft,
+        number: None,
+        due_date: None,
+        tax_breakups: Vec::new(),
+        credits_applied: Decimal::ZERO,
+        wallet_applied: Decimal::ZERO,
+        paid: Decimal::ZERO,
+        written_off: Decimal::ZERO,
+        error_status: None,
+        error_message: None,
+        run: None,
+        source: Some(source.into()),
+        reason: Some(reason.into()),
+        invoice: Some(invoice.reference()),
+        approved_on: None,
+        replaces: None,
+        replaced_by: Vec::new(),
+        invoice_date: date,
+        lines,
+        ..invoice.clone()
+    };
+    memo.recompute_totals();
+    memo
 }
 
 fn status_word(s: DocStatus) -> &'static str {

@@ -365,17 +365,10 @@ impl Engine {
             Draft::new(kind)
                 .post("customer_credit", Side::Debit, amount, &sr)
                 .post("receivable", Side::Credit, amount, &ir),
-            Parties {
-                account: &invoice.account,
-                currency: &invoice.currency,
-                amount,
-                on,
-                effective_on: Some(effective_on),
-                source: Some(sr),
-                destination: Some(ir),
-                balances: Some((before, invoice.balance)),
-                reverses: None,
-            },
+            Parties::new(&invoice.account, &invoice.currency, amount, on)
+                .effective(effective_on)
+                .source(&sr)
+                .destination(&ir, before, invoice.balance),
         )?;
         source.save(tx);
         save_doc(tx, invoice);
@@ -535,17 +528,9 @@ impl Engine {
                 Draft::new("payment")
                     .post("cash", Side::Debit, p.amount, &r)
                     .post("customer_credit", Side::Credit, p.amount, &r),
-                Parties {
-                    account: &p.account,
-                    currency: &p.currency,
-                    amount: p.amount,
-                    on,
-                    effective_on: Some(p.on),
-                    source: Some(r.clone()),
-                    destination: None,
-                    balances: None,
-                    reverses: None,
-                },
+                Parties::new(&p.account, &p.currency, p.amount, on)
+                    .effective(p.on)
+                    .source(&r),
             )?;
             tx.put(payment_key(&p.account, seq), &p);
             let mut src = Source::Payment(p);
@@ -643,17 +628,9 @@ impl Engine {
                 Draft::new("unapplication")
                     .post("receivable", Side::Debit, amount, &ir)
                     .post("customer_credit", Side::Credit, amount, &sr),
-                Parties {
-                    account: &inv.account,
-                    currency: &inv.currency,
-                    amount,
-                    on,
-                    effective_on: None,
-                    source: Some(sr.clone()),
-                    destination: Some(ir.clone()),
-                    balances: Some((before, inv.balance)),
-                    reverses: None,
-                },
+                Parties::new(&inv.account, &inv.currency, amount, on)
+                    .source(&sr)
+                    .destination(&ir, before, inv.balance),
             )?;
             s.save(tx);
             save_doc(tx, &inv);
@@ -696,17 +673,7 @@ impl Engine {
                 Draft::new("refund")
                     .post("customer_credit", Side::Debit, amount, &sr)
                     .post("cash", Side::Credit, amount, &sr),
-                Parties {
-                    account: s.account(),
-                    currency: s.currency(),
-                    amount,
-                    on,
-                    effective_on: None,
-                    source: Some(sr.clone()),
-                    destination: None,
-                    balances: None,
-                    reverses: None,
-                },
+                Parties::new(s.account(), s.currency(), amount, on).source(&sr),
             )?;
             s.save(tx);
             Ok(amount)
@@ -756,17 +723,11 @@ impl Engine {
                 Draft::new("write_off")
                     .post("bad_debt", Side::Debit, amount, &ir)
                     .post("receivable", Side::Credit, amount, &ir),
-                Parties {
-                    account: &inv.account,
-                    currency: &inv.currency,
-                    amount,
-                    on,
-                    effective_on: None,
-                    source: None,
-                    destination: Some(ir.clone()),
-                    balances: Some((before, inv.balance)),
-                    reverses: None,
-                },
+                Parties::new(&inv.account, &inv.currency, amount, on).destination(
+                    &ir,
+                    before,
+                    inv.balance,
+                ),
             )?;
             save_doc(tx, &inv);
             Ok(amount)
