@@ -218,7 +218,7 @@ impl Engine {
                 }
                 Err(Failed::Engine(e)) => return Err(e),
             }
-            if !opts.dry_run && (i + 1) % batch_size == 0 {
+            if !opts.dry_run && (i + 1).is_multiple_of(batch_size) {
                 let b = tx.take_batch();
                 store.commit(b)?;
             }
@@ -294,7 +294,6 @@ impl Engine {
                 out
             })?;
         }
-        drop(consume);
         if opts.dry_run {
             *self.last_preview.lock().unwrap_or_else(|p| p.into_inner()) =
                 preview.into_iter().map(|p| (p.doc, p.suppressed)).collect();
