@@ -249,6 +249,8 @@ impl Engine {
                     let send = send.clone();
                     let (work, pipeline) = (&work, &pipeline);
                     scope.spawn(move || {
+                        // A panicking worker stops the others, so none waits for it forever.
+                        let _halt = HaltOnPanic(pipeline);
                         while let Some(i) = pipeline.claim(work.len(), window) {
                             let (account, cands) = &work[i];
                             let cands = cands
@@ -893,6 +895,17 @@ impl Pipeline {
         self.stop.store(true, Ordering::Relaxed);
         let _guard = self.staged.lock().unwrap_or_else(|p| p.into_inner());
         self.moved.notify_all();
+    }
+}
+
+/// Halts the pipeline when its thread unwinds.
+struct HaltOnPanic<'a>(&'a Pipeline);
+
+impl Drop for HaltOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.halt();
+        }
     }
 }
 
