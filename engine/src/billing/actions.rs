@@ -346,8 +346,11 @@ impl Engine {
             }
             let mut created: Vec<String> = Vec::new();
             if !cands.is_empty() {
-                match e.bill_account(tx, &opts, on, &doc.account, cands) {
-                    Ok((outcome, _)) => created = outcome.documents,
+                match e.bill_account(tx, &opts, &doc.account, cands) {
+                    Ok((outcome, planned)) => {
+                        e.auto_approve(tx, &opts, on, &planned)?;
+                        created = outcome.documents
+                    }
                     Err(Failed::Engine(err)) => return Err(err),
                     Err(Failed::Account(f)) => {
                         return Err(refused(

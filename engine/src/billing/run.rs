@@ -18,6 +18,7 @@ use crate::store::Store;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// The options a run executes with (04 §2.1, dates resolved).
@@ -168,11 +169,24 @@ impl Engine {
             schedules: 0,
         };
         let mut preview = Vec::new();
-        for (i, (account, cands)) in selected.into_iter().enumerate() {
-            tx.savepoint();
-            match self.bill_account(&mut tx, opts, on, &account, cands) {
-                Ok((outcome, planned)) => {
-                    tx.release();
+        let n_accounts = selected.len();
+        // Each account is prepared on its own (selection results, grouping, lines, tax, its
+        // records encoded: nothing another account writes), possibly on several threads; the
+        // prepared accounts are then staged, approved and committed here, one by one in account
+        // order, so the result is the same whatever the threads.
+        let mut consume = |i: usize,
+                           account: &str,
+                           prepared: std::result::Result<Prepared, Failed>|
+         -> Result<()> {
+            match prepared {
+                Ok(p) => {
+                    tx.put_ops(p.ops);
+                    // 04 §3.3 step 10: auto-approval, in creation order (it takes numbers from
+                    // counters other accounts share, so it is done here, in account order).
+                    if !opts.dry_run {
+                        self.auto_approve(&mut tx, opts, on, &p.planned)?;
+                    }
+                    let planned = p.planned;
                     exec.invoices += planned
                         .iter()
                         .filter(|p| !p.suppressed && p.doc.doc_type == DocType::Invoice)
@@ -187,17 +201,17 @@ impl Engine {
                         .filter(|p| !p.suppressed)
                         .map(|p| p.cands.len() as u32)
                         .sum::<u32>();
-                    exec.accounts.push(outcome);
+                    exec.accounts.push(p.outcome);
                     if opts.dry_run {
                         preview.extend(planned);
                     }
                 }
                 Err(Failed::Account(f)) => {
-                    tx.rollback();
+                    // Nothing of the account was staged.
                     exec.failed += 1;
                     tracing::warn!(run = %opts.name, account = %account, code = f.code, "{}", f.message);
                     exec.accounts.push(AccountOutcome {
-                        account: account.clone(),
+                        account: account.to_string(),
                         outcome: "failed".into(),
                         code: Some(f.code.into()),
                         message: Some(f.message),
@@ -207,10 +221,83 @@ impl Engine {
                 }
                 Err(Failed::Engine(e)) => return Err(e),
             }
-            if !opts.dry_run && (i + 1) % batch_size == 0 {
+            if !opts.dry_run && (i + 1).is_multiple_of(batch_size) {
                 let b = tx.take_batch();
                 store.commit(b)?;
             }
+            Ok(())
+        };
+        let threads = self.threads().min(n_accounts);
+        if threads <= 1 {
+            for (i, (account, cands)) in selected.into_iter().enumerate() {
+                let prepared = self.prepare_account(opts, &account, cands);
+                consume(i, &account, prepared)?;
+            }
+        } else {
+            let work: Vec<(String, std::sync::Mutex<Option<Vec<Cand>>>)> = selected
+                .into_iter()
+                .map(|(a, c)| (a, std::sync::Mutex::new(Some(c))))
+                .collect();
+            // Workers run at most this many accounts ahead of the one being staged.
+            let window = (2 * batch_size).max(64);
+            let pipeline = Pipeline {
+                next: AtomicUsize::new(0),
+                staged: std::sync::Mutex::new(0),
+                moved: std::sync::Condvar::new(),
+                stop: AtomicBool::new(false),
+            };
+            std::thread::scope(|scope| -> Result<()> {
+                let (send, recv) = std::sync::mpsc::channel();
+                for _ in 0..threads {
+                    let send = send.clone();
+                    let (work, pipeline) = (&work, &pipeline);
+                    scope.spawn(move || {
+                        // A panicking worker stops the others, so none waits for it forever.
+                        let _halt = HaltOnPanic(pipeline);
+                        while let Some(i) = pipeline.claim(work.len(), window) {
+                            let (account, cands) = &work[i];
+                            let cands = cands
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .take()
+                                .unwrap_or_default();
+                            let prepared = self.prepare_account(opts, account, cands);
+                            if send.send((i, prepared)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                drop(send);
+                let mut ahead: BTreeMap<usize, std::result::Result<Prepared, Failed>> =
+                    BTreeMap::new();
+                let mut i = 0;
+                let out = (|| {
+                    while i < work.len() {
+                        let Some(prepared) = ahead.remove(&i) else {
+                            match recv.recv() {
+                                Ok((j, p)) => {
+                                    ahead.insert(j, p);
+                                    continue;
+                                }
+                                Err(_) => {
+                                    return Err(EngineError::Store(
+                                        crate::store::StoreError::Backend(
+                                            "invoice run: a worker stopped".into(),
+                                        ),
+                                    ))
+                                }
+                            }
+                        };
+                        consume(i, &work[i].0, prepared)?;
+                        i += 1;
+                        pipeline.advance(i);
+                    }
+                    Ok(())
+                })();
+                pipeline.halt();
+                out
+            })?;
         }
         if !opts.failed_accounts.is_empty() {
             exec.failed += opts.failed_accounts.len() as u32;
@@ -235,6 +322,14 @@ impl Engine {
         Ok(exec)
     }
 
+    /// The threads a run prepares accounts on.
+    fn threads(&self) -> usize {
+        match self.run_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// Every execution of a run, in date order.
     pub fn run_executions(&self, name: &str) -> Result<Vec<RunExecution>> {
         self.store
@@ -254,8 +349,8 @@ impl Engine {
         let mut orders: HashMap<String, Option<Arc<Order>>> = HashMap::new();
         let mut accounts: HashMap<String, Option<Arc<Account>>> = HashMap::new();
         let mut out: BTreeMap<String, Vec<Cand>> = BTreeMap::new();
-        for (k, v) in self.store.scan(&key(&["sched", ""]))? {
-            let s: Schedule = crate::engine::decode(&k, &v)?;
+        let entries = self.store.scan(&key(&["sched", ""]))?;
+        for s in decode_all::<Schedule>(&entries, self.threads())? {
             if s.schedule_type != ScheduleType::Contracted
                 || s.status != ScheduleStatus::PendingBilling
                 || s.ready > opts.process_through
@@ -303,12 +398,30 @@ impl Engine {
         Ok(out)
     }
 
-    /// One account's part of a run, staged in `tx` (the caller releases or rolls back).
+    /// One account's part of a run up to its auto-approval, on its own: its writes are staged
+    /// in an overlay of its own over the store and returned encoded. It reads nothing another
+    /// account of the run writes (an account's schedules, documents and counters are its own),
+    /// so it may run on any thread, before the accounts ahead of it are staged.
+    fn prepare_account(
+        &self,
+        opts: &RunOptions,
+        account: &str,
+        cands: Vec<Cand>,
+    ) -> std::result::Result<Prepared, Failed> {
+        let mut tx = Tx::new(self.store.as_ref());
+        let (outcome, planned) = self.bill_account(&mut tx, opts, account, cands)?;
+        Ok(Prepared {
+            outcome,
+            planned,
+            ops: tx.into_ops(),
+        })
+    }
+
+    /// One account's documents, schedules and counters, staged in `tx`.
     pub(crate) fn bill_account(
         &self,
         tx: &mut Tx<'_>,
         opts: &RunOptions,
-        on: NaiveDate,
         account: &str,
         cands: Vec<Cand>,
     ) -> std::result::Result<(AccountOutcome, Vec<Planned>), Failed> {
@@ -411,23 +524,33 @@ impl Engine {
         if opts.dry_run {
             return Ok((outcome, planned));
         }
-        // 04 §3.3 step 10: auto-approval, in creation order.
+        // Step 13 (step 10, auto-approval, follows in `auto_approve`: it writes documents and
+        // numbering counters, never this record).
+        update_account_billing(tx, account, |ab| {
+            ab.last_invoice_through = Some(opts.process_through);
+        })
+        .map_err(Failed::Engine)?;
+        Ok((outcome, planned))
+    }
+
+    /// 04 §3.3 step 10: auto-approval of an account's new documents, in creation order.
+    pub(crate) fn auto_approve(
+        &self,
+        tx: &mut Tx<'_>,
+        opts: &RunOptions,
+        on: NaiveDate,
+        planned: &[Planned],
+    ) -> Result<()> {
         for p in planned.iter().filter(|p| !p.suppressed) {
             let approve = match p.doc.doc_type {
                 DocType::Invoice => opts.auto_approve.approves(p.doc.total),
                 DocType::CreditMemo => opts.auto_approve_credit_memos,
             };
             if approve && p.doc.error_status.is_none() {
-                self.approve_in(tx, &p.doc.reference(), on)
-                    .map_err(Failed::Engine)?;
+                self.approve_in(tx, &p.doc.reference(), on)?;
             }
         }
-        // Step 13.
-        update_account_billing(tx, account, |ab| {
-            ab.last_invoice_through = Some(opts.process_through);
-        })
-        .map_err(Failed::Engine)?;
-        Ok((outcome, planned))
+        Ok(())
     }
 
     /// Step 3: the account's candidates in key order, split by the grouping callback when one is
@@ -717,6 +840,38 @@ pub(crate) fn stage_document(tx: &mut Tx<'_>, doc: &Document, cands: &[Cand]) ->
     Ok(r)
 }
 
+/// Decode records in their order, on up to `threads` threads.
+fn decode_all<T: serde::de::DeserializeOwned + Send>(
+    entries: &[(Vec<u8>, Vec<u8>)],
+    threads: usize,
+) -> Result<Vec<T>> {
+    let decode_chunk = |chunk: &[(Vec<u8>, Vec<u8>)]| -> Result<Vec<T>> {
+        chunk
+            .iter()
+            .map(|(k, v)| crate::engine::decode(k, v))
+            .collect()
+    };
+    if threads <= 1 || entries.len() < 4096 {
+        return decode_chunk(entries);
+    }
+    let size = entries.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<T>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = entries
+            .chunks(size)
+            .map(|chunk| scope.spawn(move || decode_chunk(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(entries.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
 /// A record read once per run: `load` runs on the first lookup of `key`, absent records included.
 fn cached<T>(
     map: &mut HashMap<String, Option<Arc<T>>>,
@@ -729,6 +884,61 @@ fn cached<T>(
     let v = load(key)?;
     map.insert(key.to_string(), v.clone());
     Ok(v)
+}
+
+/// An account prepared for staging: its outcome, documents and encoded writes.
+struct Prepared {
+    outcome: AccountOutcome,
+    planned: Vec<Planned>,
+    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// The hand-over between the workers preparing accounts and the thread staging them.
+struct Pipeline {
+    /// The next account to prepare.
+    next: AtomicUsize,
+    /// How many accounts are staged.
+    staged: std::sync::Mutex<usize>,
+    moved: std::sync::Condvar,
+    stop: AtomicBool,
+}
+
+impl Pipeline {
+    /// The next account for a worker, once it is within `window` of the staged ones; `None`
+    /// when there is none left or the run stopped.
+    fn claim(&self, len: usize, window: usize) -> Option<usize> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= len {
+            return None;
+        }
+        let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+        while i >= *staged + window && !self.stop.load(Ordering::Relaxed) {
+            staged = self.moved.wait(staged).unwrap_or_else(|p| p.into_inner());
+        }
+        (!self.stop.load(Ordering::Relaxed)).then_some(i)
+    }
+
+    fn advance(&self, staged: usize) {
+        *self.staged.lock().unwrap_or_else(|p| p.into_inner()) = staged;
+        self.moved.notify_all();
+    }
+
+    fn halt(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _guard = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+        self.moved.notify_all();
+    }
+}
+
+/// Halts the pipeline when its thread unwinds.
+struct HaltOnPanic<'a>(&'a Pipeline);
+
+impl Drop for HaltOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.halt();
+        }
+    }
 }
 
 /// Either an account failure (rolled back, the run goes on) or an engine error (the run stops).

@@ -50,6 +50,16 @@ impl<'a> Tx<'a> {
         self.top().insert(k, Some(encode(v)));
     }
 
+    /// Stage writes already encoded (another overlay's [`Tx::into_ops`]), in order.
+    pub fn put_ops(&mut self, ops: Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+        self.top().extend(ops);
+    }
+
+    /// The staged writes, layers flattened, in key order.
+    pub fn into_ops(mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        self.take_batch().ops
+    }
+
     /// Delete.
     pub fn delete(&mut self, k: Vec<u8>) {
         self.top().insert(k, None);
@@ -86,11 +96,13 @@ impl<'a> Tx<'a> {
     }
 
     /// Open a savepoint.
+    #[allow(dead_code)] // the lifecycle actions' multi-step staging; the tests
     pub fn savepoint(&mut self) {
         self.layers.push(BTreeMap::new());
     }
 
     /// Keep what was written since the savepoint.
+    #[allow(dead_code)] // the lifecycle actions' multi-step staging; the tests
     pub fn release(&mut self) {
         if self.layers.len() > 1 {
             if let Some(top) = self.layers.pop() {
@@ -100,6 +112,7 @@ impl<'a> Tx<'a> {
     }
 
     /// Drop what was written since the savepoint.
+    #[allow(dead_code)] // the lifecycle actions' multi-step staging; the tests
     pub fn rollback(&mut self) {
         if self.layers.len() > 1 {
             self.layers.pop();

@@ -475,3 +475,77 @@ fn a_changed_schedule_makes_its_draft_stale_until_regenerated() {
         .expect("mark")
         .is_empty());
 }
+
+/// A run prepared on several threads writes exactly what the same run on one thread writes: the
+/// same documents, numbers (auto-approval takes them from counters every account shares),
+/// schedules and counters, byte for byte, over several commits (`batch_size` 7) and a rerun.
+#[test]
+fn a_parallel_run_writes_what_a_sequential_run_writes() {
+    let store_of = |threads: usize| {
+        let mut l = RuleLoader::new();
+        l.add_text(
+            "parallel.yaml",
+            &format!("system: {{batch_size: 7}}\n{RULES}"),
+        );
+        let store = Arc::new(MemStore::new());
+        let engine =
+            Engine::new(store.clone(), l.finish().expect("rules")).with_run_threads(threads);
+        for a in 0..60 {
+            let acct: Account = serde_yaml::from_str(&format!(
+                "{{id: P{a:03}, currency: USD, locations: [{{id: HQ, country: US}}]}}"
+            ))
+            .expect("account");
+            engine.upsert_account(acct).expect("upsert");
+            for o in 0..(1 + a % 3) {
+                let (product, price) = match (a + o) % 4 {
+                    0 => ("SUB", String::new()),
+                    1 => ("FEE", format!(", net_price: \"{}.25\"", 5 + a)),
+                    2 => ("INCL", format!(", net_price: \"{}.10\"", 3 + o)),
+                    _ => ("FEE", format!(", net_price: \"-{}.50\"", 1 + a % 5)),
+                };
+                let end = if product == "SUB" {
+                    ", end: 2016-04-30"
+                } else {
+                    ""
+                };
+                let order: Order = serde_yaml::from_str(&format!(
+                    "{{id: O-{a}-{o}, account: P{a:03}, location: HQ, order_date: 2016-01-01, lines: [{{id: L1, product: {product}, start: 2016-01-01{end}{price}}}]}}"
+                ))
+                .expect("order");
+                engine.submit_order(order).expect("submit");
+                engine
+                    .activate(&format!("O-{a}-{o}"), date(1, 1))
+                    .expect("activate");
+            }
+        }
+        for (name, through, approve) in [("FEB", 2, true), ("APR", 4, false), ("APR2", 4, true)] {
+            let step: serde_yaml::Value = serde_yaml::from_str(&format!(
+                "{{name: {name}, process_through: 2016-0{through}-28, invoice_date: 2016-0{through}-28, auto_approve: {approve}, credit_memo_creation: per_negative_schedule}}"
+            ))
+            .expect("step");
+            let exec = engine
+                .invoice_run_step(&step, date(through, 28))
+                .expect("run");
+            assert_eq!(exec.failed, 0);
+        }
+        reckon_engine::store::Store::scan(store.as_ref(), b"").expect("dump")
+    };
+    let sequential = store_of(1);
+    assert!(
+        sequential.len() > 300,
+        "the book bills something: {} records",
+        sequential.len()
+    );
+    for threads in [2, 4] {
+        let parallel = store_of(threads);
+        assert_eq!(parallel.len(), sequential.len(), "{threads} threads");
+        for (p, s) in parallel.iter().zip(&sequential) {
+            assert_eq!(
+                p,
+                s,
+                "{threads} threads: record {}",
+                String::from_utf8_lossy(&s.0)
+            );
+        }
+    }
+}
