@@ -174,6 +174,8 @@ pub struct Engine {
     /// Threads an invoice run prepares accounts on (`0`: one per core; `1`: the caller's thread
     /// alone). The results do not depend on it.
     pub(crate) run_threads: usize,
+    /// Told after every commit of an invoice run (a long run shows its progress through it).
+    pub(crate) progress: Option<Arc<dyn Fn(&crate::billing::run::RunProgress) + Send + Sync>>,
 }
 
 impl Engine {
@@ -188,7 +190,26 @@ impl Engine {
             last_preview: std::sync::Mutex::new(Vec::new()),
             billing_rules: std::sync::OnceLock::new(),
             run_threads: 0,
+            progress: None,
         }
+    }
+
+    /// Call `f` after every commit of an invoice run, and once at its end, with how far the run
+    /// has come. `f` runs on the run's thread and must be quick; it sees no records.
+    pub fn with_progress(
+        mut self,
+        f: impl Fn(&crate::billing::run::RunProgress) + Send + Sync + 'static,
+    ) -> Self {
+        self.set_progress(f);
+        self
+    }
+
+    /// [`Engine::with_progress`] on an engine in place.
+    pub fn set_progress(
+        &mut self,
+        f: impl Fn(&crate::billing::run::RunProgress) + Send + Sync + 'static,
+    ) {
+        self.progress = Some(Arc::new(f));
     }
 
     /// How many threads invoice runs prepare accounts on: `0` (the default) one per core, `1`

@@ -105,7 +105,8 @@ fn measure(
     drop(entries);
     let engine = Engine::new(store, rules)
         .with_callbacks(Arc::new(plugins))
-        .with_run_threads(threads);
+        .with_run_threads(threads)
+        .with_progress(crate::stderr_progress);
     let step: serde_yaml::Value = serde_yaml::from_str(
         "{name: BENCH, process_through: 2026-12-31, invoice_date: 2026-12-31}",
     )

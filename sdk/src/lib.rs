@@ -38,6 +38,26 @@ use reckon_engine::{Engine, EngineError, Schedule};
 use std::path::Path;
 use std::sync::Arc;
 
+/// Show an invoice run's progress on standard error, for runs of at least 1,000 accounts: one
+/// line rewritten after every commit, ended when the run is done.
+pub fn stderr_progress(p: &reckon_engine::billing::run::RunProgress) {
+    use std::io::Write;
+    if p.accounts_total < 1_000 {
+        return;
+    }
+    let pct = p.accounts_done * 100 / p.accounts_total.max(1);
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r{}: {}/{} accounts ({pct}%), {} schedules billed",
+        p.run, p.accounts_done, p.accounts_total, p.schedules
+    );
+    if p.done {
+        let _ = writeln!(err);
+    }
+    let _ = err.flush();
+}
+
 /// SDK errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -53,6 +53,21 @@ pub struct RunOptions {
     pub failed_accounts: Vec<AccountOutcome>,
 }
 
+/// How far an invoice run has come (after a commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunProgress {
+    /// Run name.
+    pub run: String,
+    /// Accounts staged and committed so far.
+    pub accounts_done: usize,
+    /// Accounts the run selected.
+    pub accounts_total: usize,
+    /// Schedules billed so far.
+    pub schedules: u32,
+    /// The run's last commit.
+    pub done: bool,
+}
+
 /// What a run filter sees of a candidate schedule.
 pub struct Selected<'a> {
     /// The schedule.
@@ -224,6 +239,15 @@ impl Engine {
             if !opts.dry_run && (i + 1).is_multiple_of(batch_size) {
                 let b = tx.take_batch();
                 store.commit(b)?;
+                if let Some(f) = &self.progress {
+                    f(&RunProgress {
+                        run: opts.name.clone(),
+                        accounts_done: i + 1,
+                        accounts_total: n_accounts,
+                        schedules: exec.schedules,
+                        done: false,
+                    });
+                }
             }
             Ok(())
         };
@@ -311,6 +335,15 @@ impl Engine {
         }
         tx.put(exec_key, &exec);
         tx.commit()?;
+        if let Some(f) = &self.progress {
+            f(&RunProgress {
+                run: opts.name.clone(),
+                accounts_done: exec.accounts.len(),
+                accounts_total: exec.accounts.len(),
+                schedules: exec.schedules,
+                done: true,
+            });
+        }
         tracing::info!(
             run = %opts.name,
             invoices = exec.invoices,

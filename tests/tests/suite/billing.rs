@@ -549,3 +549,47 @@ fn a_parallel_run_writes_what_a_sequential_run_writes() {
         }
     }
 }
+
+/// A long run tells its progress after every commit (`system.batch_size` accounts) and once at
+/// its end; the observer sees counts only.
+#[test]
+fn an_invoice_run_reports_its_progress_after_every_commit() {
+    let mut l = RuleLoader::new();
+    l.add_text(
+        "progress.yaml",
+        &format!("system: {{batch_size: 2}}\n{RULES}"),
+    );
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let engine = Engine::new(Arc::new(MemStore::new()), l.finish().expect("rules"))
+        .with_run_threads(2)
+        .with_progress(move |p| {
+            log.lock()
+                .expect("log")
+                .push((p.accounts_done, p.accounts_total, p.schedules, p.done))
+        });
+    for a in 0..5 {
+        let acct: Account = serde_yaml::from_str(&format!(
+            "{{id: P{a}, currency: USD, locations: [{{id: HQ, country: US}}]}}"
+        ))
+        .expect("account");
+        engine.upsert_account(acct).expect("upsert");
+        let order: Order = serde_yaml::from_str(&format!(
+            "{{id: O-{a}, account: P{a}, order_date: 2016-01-01, lines: [{{id: L1, product: FEE, net_price: \"10.00\", start: 2016-01-01}}]}}"
+        ))
+        .expect("order");
+        engine.submit_order(order).expect("submit");
+        engine
+            .activate(&format!("O-{a}"), date(1, 1))
+            .expect("activate");
+    }
+    let step: serde_yaml::Value =
+        serde_yaml::from_str("{name: R, process_through: 2016-01-31, invoice_date: 2016-01-31}")
+            .expect("step");
+    engine.invoice_run_step(&step, date(1, 31)).expect("run");
+    // Five accounts of one schedule each, two accounts per commit: after 2 and 4, then the end.
+    assert_eq!(
+        *seen.lock().expect("log"),
+        vec![(2, 5, 2, false), (4, 5, 4, false), (5, 5, 5, true)]
+    );
+}
