@@ -175,8 +175,11 @@ pub struct Engine {
     /// alone). The results do not depend on it.
     pub(crate) run_threads: usize,
     /// Told after every commit of an invoice run (a long run shows its progress through it).
-    pub(crate) progress: Option<Arc<dyn Fn(&crate::billing::run::RunProgress) + Send + Sync>>,
+    pub(crate) progress: Option<Arc<ProgressFn>>,
 }
+
+/// An invoice run's progress observer ([`Engine::with_progress`]).
+pub type ProgressFn = dyn Fn(&crate::billing::run::RunProgress) + Send + Sync;
 
 impl Engine {
     /// An engine over a store with a rule set.
