@@ -232,7 +232,47 @@ fn hostile_suite_fails_typed_and_the_host_stays_healthy() {
             }
             healthy.still_healthy(HEALTHY_CALLS);
         }
+        drop(healthy);
+        assert_pool_drains();
     });
+}
+
+/// After the hostile calls, no pool slot is leaked: every component instance, core instance,
+/// memory and table the calls took is back (07 §11). Other tests of this binary may be calling
+/// plugins at this moment, so the pool is polled until it is empty; a leaked slot never comes
+/// back and fails the test.
+fn assert_pool_drains() {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let in_use = reckon_plugin_host::wasm::pool_in_use().expect("the pooling allocator");
+        if in_use == (0, 0, 0, 0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pool slots still in use after the hostile suite (component instances, core instances, memories, tables): {in_use:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The pool check can fail: while a store is alive its slots show as in use.
+#[test]
+fn pool_metrics_see_a_live_instance() {
+    let p = wasm(OK_EMPTY, limits()).expect("loads");
+    p.tax(&tax_request()).expect("healthy call");
+    let held = p
+        .as_wasm()
+        .expect("wasm")
+        .hold_instance_for_test()
+        .expect("instance");
+    let (components, cores, memories, _) =
+        reckon_plugin_host::wasm::pool_in_use().expect("the pooling allocator");
+    assert!(
+        components >= 1 && cores >= 1 && memories >= 1,
+        "{components} {cores} {memories}"
+    );
+    drop(held);
 }
 
 #[test]
