@@ -480,7 +480,7 @@ impl WasmPlugin {
         macro_rules! run {
             ($req:expr, $raw:ty, $lift:expr) => {{
                 match instance
-                    .get_typed_func::<(_,), (Result<$raw, RawError>,)>(&mut store, &self.export)
+                    .get_typed_func::<(_,), (Result<$raw, RawError>,)>(&mut store, self.export)
                 {
                     Err(e) => Err(self
                         .fail(FailureKind::Trap, format!("{e:#}"))
@@ -550,7 +550,7 @@ impl WasmPlugin {
                 .instantiate(&mut store)
                 .map_err(|e| format!("{e:#}"))?;
             let func = instance
-                .get_typed_func(&mut store, &self.export)
+                .get_typed_func(&mut store, self.export)
                 .map_err(|e| format!("{e:#}"))?;
             Ok((store, func))
         };
