@@ -243,7 +243,7 @@ fn hostile_suite_fails_typed_and_the_host_stays_healthy() {
 /// plugins at this moment, so the pool is polled until it is empty; a leaked slot never comes
 /// back and fails the test.
 fn assert_pool_drains() {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         let in_use = reckon_plugin_host::wasm::pool_in_use().expect("the pooling allocator");
         if in_use == (0, 0, 0, 0) {
@@ -253,7 +253,7 @@ fn assert_pool_drains() {
             std::time::Instant::now() < deadline,
             "pool slots still in use after the hostile suite (component instances, core instances, memories, tables): {in_use:?}"
         );
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::yield_now();
     }
 }
 
