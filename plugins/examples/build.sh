@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the WASM example plugins (spec 07 §10) and copies them to plugins/examples/dist/:
-# dist/tax-us.wasm, dist/zero-tax.wasm, dist/ssp-allocator.wasm. Needs only crates.io and the
+# dist/tax-us.wasm, dist/zero-tax.wasm, dist/ssp-allocator.wasm, and the hostile fixture
+# dist/tax-us-std.wasm (tax-us built with std, 07 §11 H11). Needs only crates.io and the
 # wasm32-wasip2 target; the toolchain's wasm-component-ld emits components directly.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-examples=(tax-us zero-tax ssp-allocator)
+examples=(tax-us zero-tax ssp-allocator tax-us-std)
 target=wasm32-wasip2
 target_dir=target/wasm-examples
 
@@ -14,7 +15,9 @@ if [ ! -d "$(rustc --print sysroot)/lib/rustlib/$target" ]; then
     exit 1
 fi
 
-cargo build --release --locked --target "$target" --target-dir "$target_dir"
+cargo build --release --locked --target "$target" --target-dir "$target_dir" --workspace --exclude tax-us-std
+# On its own, so that the SDK's `runtime` feature the other examples enable is not unified into it.
+cargo build --release --locked --target "$target" --target-dir "$target_dir" -p tax-us-std
 
 mkdir -p dist
 for example in "${examples[@]}"; do

@@ -125,7 +125,13 @@ pub fn run(
         }
     };
     if stats {
-        writeln!(out, "stats: wall_us={wall_us}")?;
+        match reckon_plugin_host::plugin::last_call_budget() {
+            Some(b) => {
+                let (name, used) = b.field();
+                writeln!(out, "stats: {name}={used} wall_us={wall_us}")?;
+            }
+            None => writeln!(out, "stats: wall_us={wall_us}")?,
+        }
     }
     Ok(code)
 }

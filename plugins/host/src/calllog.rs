@@ -54,6 +54,27 @@ pub struct CallLog {
     max_host_calls: u64,
     /// The host-call budget was exceeded.
     pub rejected: bool,
+    /// The deterministic budget the call used: WASM fuel or Rhai operations (07 §8, §9).
+    pub budget_used: Option<Budget>,
+}
+
+/// How much of its deterministic budget a call used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// WASM fuel consumed.
+    Fuel(u64),
+    /// Rhai operations counted.
+    Operations(u64),
+}
+
+impl Budget {
+    /// The §9 name (`fuel_used` or `operations`) and the value.
+    pub fn field(self) -> (&'static str, u64) {
+        match self {
+            Budget::Fuel(n) => ("fuel_used", n),
+            Budget::Operations(n) => ("operations", n),
+        }
+    }
 }
 
 /// Plugin messages are truncated to 1 KiB (07 §5).

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod plugin;
 pub mod point;
 pub mod registry;
+pub mod rhai_conv;
 pub mod rhai_host;
 pub mod shape;
 pub mod wasm;

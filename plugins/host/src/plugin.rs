@@ -1,10 +1,11 @@
 //! A loaded plugin of either runtime: the one call path every point takes — input size, the
 //! call under limits, decoding, §4 validation, logs to `tracing` — and the engine's callback traits.
 
-use crate::calllog::CallLog;
+use crate::calllog::{Budget, CallLog};
 use crate::error::{FailureKind, PluginFailure, PluginLoadError};
 use crate::limits::Limits;
 use crate::point::Point;
+use crate::rhai_conv::ToRhai;
 use crate::rhai_host::RhaiPlugin;
 use crate::wasm::{Output, Request, WasmPlugin};
 use reckon_engine::callbacks as cb;
@@ -13,6 +14,17 @@ use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
+
+thread_local! {
+    static LAST_BUDGET: std::cell::Cell<Option<Budget>> = const { std::cell::Cell::new(None) };
+}
+
+/// The budget the last plugin call on this thread used (`fuel_used` for WASM, `operations` for
+/// Rhai; `reckon plugin test --stats`, 07 §9). `None` before any call, or when the call failed
+/// before the plugin ran (input too large).
+pub fn last_call_budget() -> Option<Budget> {
+    LAST_BUDGET.with(|b| b.get())
+}
 
 /// The runtime behind a plugin.
 #[derive(Debug)]
@@ -115,6 +127,13 @@ impl Plugin {
         }
     }
 
+    fn runtime_name(&self) -> &'static str {
+        match &self.runtime {
+            Runtime::Wasm(_) => "wasm",
+            Runtime::Rhai(_) => "rhai",
+        }
+    }
+
     /// The point it serves.
     pub fn point(&self) -> Point {
         self.point
@@ -149,7 +168,7 @@ impl Plugin {
         check: &dyn Fn(&Req, &Out) -> Result<(), Violation>,
     ) -> Result<Out, PluginFailure>
     where
-        Req: Serialize,
+        Req: Serialize + ToRhai,
         Out: DeserializeOwned,
     {
         let owned;
@@ -159,6 +178,7 @@ impl Plugin {
             owned = with_config(req, &self.config);
             &owned
         };
+        LAST_BUDGET.with(|b| b.set(None));
         let size = json_size(req);
         if size as u64 > self.limits.max_input_kib * 1024 {
             return Err(self.fail(
@@ -184,21 +204,14 @@ impl Plugin {
                 )
             }
             Runtime::Rhai(r) => {
-                let input = rhai::serde::to_dynamic(req)
-                    .map_err(|e| self.fail(FailureKind::Trap, e.to_string()).reason("host"));
-                match input {
-                    Err(e) => (Err(e), CallLog::default()),
-                    Ok(input) => {
-                        let (r, log) = r.call_dynamic(input);
-                        let decoded = r.and_then(|v| {
-                            serde_json::from_value::<Out>(v).map_err(|e| {
-                                self.fail(FailureKind::InvalidOutput, e.to_string())
-                                    .reason("wrong_type")
-                            })
-                        });
-                        (decoded, log)
-                    }
-                }
+                let (r, log) = r.call_dynamic(req.to_rhai());
+                let decoded = r.and_then(|v| {
+                    serde_json::from_value::<Out>(v).map_err(|e| {
+                        self.fail(FailureKind::InvalidOutput, e.to_string())
+                            .reason("wrong_type")
+                    })
+                });
+                (decoded, log)
             }
         };
         let result = result.and_then(|out| {
@@ -211,7 +224,9 @@ impl Plugin {
             Ok(_) => "ok".to_string(),
             Err(f) => f.kind.as_str().to_string(),
         };
-        tracing::debug!(target: "reckon::plugin", point = self.point.name(), plugin = %self.name, wall_us = started.elapsed().as_micros() as u64, outcome = %outcome, "plugin.call");
+        let (budget_name, budget) = log.budget_used.map_or(("fuel_used", 0), |b| b.field());
+        LAST_BUDGET.with(|b| b.set(log.budget_used));
+        tracing::debug!(target: "reckon::plugin", point = self.point.name(), plugin = %self.name, runtime = self.runtime_name(), budget = budget_name, used = budget, wall_us = started.elapsed().as_micros() as u64, outcome = %outcome, "plugin.call");
         if let Err(f) = &result {
             tracing::warn!(target: "reckon::plugin", point = self.point.name(), plugin = %self.name, "{f}");
         }

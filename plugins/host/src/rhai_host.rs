@@ -16,7 +16,7 @@ use rhai::{
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 /// Largest script accepted (07 §5).
@@ -30,6 +30,8 @@ struct CallState {
 
 thread_local! {
     static CALL: RefCell<Option<CallState>> = const { RefCell::new(None) };
+    /// Operations counted so far by the call running on this thread (07 §9 `operations`).
+    static OPERATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
 const TERM_TIMEOUT: &str = "reckon:timeout";
@@ -123,6 +125,7 @@ fn engine(limits: &Limits) -> Engine {
         let _ = guest_log(Level::Debug, s);
     });
     e.on_progress(|ops| {
+        OPERATIONS.with(|o| o.set(ops));
         if ops % 1_000 != 0 {
             return None;
         }
@@ -305,6 +308,7 @@ impl RhaiPlugin {
             timeout: Duration::from_millis(self.limits.timeout_ms),
         };
         CALL.with(|c| *c.borrow_mut() = Some(state));
+        OPERATIONS.with(|o| o.set(0));
         let mut scope = Scope::new();
         let opts = CallFnOptions::new().eval_ast(false).rewind_scope(false);
         let result = self.engine.call_fn_with_options::<Dynamic>(
@@ -314,10 +318,13 @@ impl RhaiPlugin {
             self.point.rhai_fn(),
             (arg,),
         );
-        let log = CALL
+        let mut log = CALL
             .with(|c| c.borrow_mut().take())
             .map(|s| s.log)
             .unwrap_or_default();
+        log.budget_used = Some(crate::calllog::Budget::Operations(
+            OPERATIONS.with(Cell::get),
+        ));
         let fail = |kind, msg: String| PluginFailure::new(self.point, &self.name, kind, msg);
         let out = match result {
             Ok(out) => from_dynamic(&out, "")

@@ -71,12 +71,41 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Where a value sits in the output; rendered only when a check fails.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root(&'a str),
+    Index(&'a At<'a>, usize),
+    Field(&'a At<'a>, &'a str),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        match self {
+            At::Root(p) => (*p).to_string(),
+            At::Index(parent, i) => format!("{}[{i}]", parent.render()),
+            At::Field(parent, name) => {
+                let p = parent.render();
+                if p.is_empty() {
+                    (*name).to_string()
+                } else {
+                    format!("{p}.{name}")
+                }
+            }
+        }
+    }
+}
+
 /// Check `v` against `shape`; the first mismatch in document order.
 pub fn check(shape: &Shape, v: &Value, path: &str) -> Result<(), Mismatch> {
+    check_at(shape, v, &At::Root(path))
+}
+
+fn check_at(shape: &Shape, v: &Value, at: &At<'_>) -> Result<(), Mismatch> {
     let wrong = |want: &str| {
         Err((
             "wrong_type",
-            path.to_string(),
+            at.render(),
             format!("expected {want}, found {}", kind(v)),
         ))
     };
@@ -89,19 +118,19 @@ pub fn check(shape: &Shape, v: &Value, path: &str) -> Result<(), Mismatch> {
             Value::String(s) if words.contains(&s.as_str()) => Ok(()),
             Value::String(s) => Err((
                 "wrong_type",
-                path.to_string(),
+                at.render(),
                 format!("expected one of {}, found `{s}`", words.join(", ")),
             )),
             _ => wrong("a string"),
         },
         Shape::Opt(inner) => match v {
             Value::Null => Ok(()),
-            _ => check(inner, v, path),
+            _ => check_at(inner, v, at),
         },
         Shape::List(item) => match v {
             Value::Array(items) => {
                 for (i, it) in items.iter().enumerate() {
-                    check(item, it, &format!("{path}[{i}]"))?;
+                    check_at(item, it, &At::Index(at, i))?;
                 }
                 Ok(())
             }
@@ -110,26 +139,25 @@ pub fn check(shape: &Shape, v: &Value, path: &str) -> Result<(), Mismatch> {
         Shape::Record(fields) => match v {
             Value::Object(map) => {
                 for (name, s) in *fields {
-                    let p = if path.is_empty() {
-                        (*name).to_string()
-                    } else {
-                        format!("{path}.{name}")
-                    };
+                    let field = At::Field(at, name);
                     match map.get(*name) {
-                        Some(fv) => check(s, fv, &p)?,
+                        Some(fv) => check_at(s, fv, &field)?,
                         None if matches!(s, Shape::Opt(_)) => {}
                         None => {
-                            return Err(("missing_field", p, format!("missing field `{name}`")))
+                            return Err((
+                                "missing_field",
+                                field.render(),
+                                format!("missing field `{name}`"),
+                            ))
                         }
                     }
                 }
                 if let Some(k) = map.keys().find(|k| !fields.iter().any(|(n, _)| n == k)) {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    return Err(("unknown_field", p, format!("unknown field `{k}`")));
+                    return Err((
+                        "unknown_field",
+                        At::Field(at, k).render(),
+                        format!("unknown field `{k}`"),
+                    ));
                 }
                 Ok(())
             }

@@ -11,7 +11,9 @@ use crate::point::Point;
 use reckon_engine::callbacks as cb;
 use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::component::{Component, ComponentType, HasSelf, InstancePre, Lift, Linker};
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentType, HasSelf, InstancePre, Lift, Linker,
+};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
     Strategy, Trap,
@@ -73,6 +75,19 @@ pub fn engine() -> Result<&'static Engine, String> {
         .get_or_init(build_engine)
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// What the pooling allocator holds right now: `(component instances, core instances,
+/// memories, tables)` in use. All four return to 0 once every store has been dropped (07 §11,
+/// the hostile suite's pool check). `None` before the engine exists.
+pub fn pool_in_use() -> Option<(u64, u64, usize, usize)> {
+    let m = engine().ok()?.pooling_allocator_metrics()?;
+    Some((
+        m.component_instances(),
+        m.core_instances(),
+        m.memories(),
+        m.tables(),
+    ))
 }
 
 /// Per-call store data.
@@ -154,6 +169,8 @@ impl wit_host::Host for State {
 /// A loaded, pre-instantiated component for one point.
 pub struct WasmPlugin {
     pre: InstancePre<State>,
+    /// The point's export, looked up once at load instead of by name on every call.
+    export: ComponentExportIndex,
     point: Point,
     name: String,
     limits: Limits,
@@ -276,8 +293,25 @@ impl WasmPlugin {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| err("world_mismatch", format!("{e:#}")))?;
+        let Some(export) = component.get_export_index(None, point.export()) else {
+            let exports: Vec<String> = component
+                .component_type()
+                .exports(engine)
+                .map(|(n, _)| n.to_string())
+                .collect();
+            return Err(err(
+                "world_mismatch",
+                format!(
+                    "expected world {} exporting `{}`; found exports [{}]",
+                    point.world(),
+                    point.export(),
+                    exports.join(", ")
+                ),
+            ));
+        };
         let plugin = WasmPlugin {
             pre,
+            export,
             point,
             name: name.to_string(),
             limits,
@@ -443,10 +477,11 @@ impl WasmPlugin {
                 return (Err(f), log);
             }
         };
-        let name = self.point.export();
         macro_rules! run {
             ($req:expr, $raw:ty, $lift:expr) => {{
-                match instance.get_typed_func::<(_,), (Result<$raw, RawError>,)>(&mut store, name) {
+                match instance
+                    .get_typed_func::<(_,), (Result<$raw, RawError>,)>(&mut store, self.export)
+                {
                     Err(e) => Err(self
                         .fail(FailureKind::Trap, format!("{e:#}"))
                         .reason("world_mismatch")),
@@ -470,7 +505,12 @@ impl WasmPlugin {
             ),
             Request::Obligation(r) => run!(&crate::conv::obligation(r), Vec<RawPlan>, plans),
         };
-        let log = std::mem::take(&mut store.data_mut().log);
+        let fuel_used = self
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
+        let mut log = std::mem::take(&mut store.data_mut().log);
+        log.budget_used = Some(crate::calllog::Budget::Fuel(fuel_used));
         (out, log)
     }
 
@@ -478,15 +518,16 @@ impl WasmPlugin {
     /// ONE store and instance (`fresh == false`: the warm call, which the engine never makes) or
     /// each on a fresh `Store` + `InstancePre::instantiate` (`fresh == true`). B1's overhead is
     /// the difference of the two; neither includes request conversion or §4 validation, which
-    /// both paths share. Returns seconds.
+    /// both paths share. Returns seconds as `clock` (seconds, e.g. the thread's CPU clock) counts them.
     #[doc(hidden)]
     pub fn bench_tax_calls(
         &self,
         req: &cb::TaxRequest,
         calls: usize,
         fresh: bool,
+        clock: &dyn Fn() -> f64,
     ) -> Result<f64, String> {
-        self.bench_converted(&crate::conv::tax(req), calls, fresh)
+        self.bench_converted(&crate::conv::tax(req), calls, fresh, clock)
     }
 
     fn bench_converted<'r>(
@@ -494,6 +535,7 @@ impl WasmPlugin {
         wreq: &'r wit::TaxRequest,
         calls: usize,
         fresh: bool,
+        clock: &dyn Fn() -> f64,
     ) -> Result<f64, String> {
         type TaxFn<'r> = wasmtime::component::TypedFunc<
             (&'r wit::TaxRequest,),
@@ -508,7 +550,7 @@ impl WasmPlugin {
                 .instantiate(&mut store)
                 .map_err(|e| format!("{e:#}"))?;
             let func = instance
-                .get_typed_func(&mut store, self.point.export())
+                .get_typed_func(&mut store, self.export)
                 .map_err(|e| format!("{e:#}"))?;
             Ok((store, func))
         };
@@ -518,7 +560,7 @@ impl WasmPlugin {
                 .map_err(|e| format!("{e:#}"))?;
             out.map(|_| ()).map_err(|e| e.message)
         };
-        let t0 = std::time::Instant::now();
+        let t0 = clock();
         if fresh {
             for _ in 0..calls {
                 let (mut store, func) = prepare()?;
@@ -530,7 +572,18 @@ impl WasmPlugin {
                 call(&mut store, &func)?;
             }
         }
-        Ok(t0.elapsed().as_secs_f64())
+        Ok(clock() - t0)
+    }
+
+    /// Test support: a store with one live instance of the component, holding its pool slots
+    /// until dropped (so a test can see [`pool_in_use`] count them).
+    #[doc(hidden)]
+    pub fn hold_instance_for_test(&self) -> Result<HeldInstance, String> {
+        let mut store = self.store()?;
+        self.pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(HeldInstance(store))
     }
 
     fn plugin_error(&self, pe: RawError) -> PluginFailure {
@@ -544,6 +597,10 @@ impl WasmPlugin {
         &self.name
     }
 }
+
+/// A live store and instance (test support); dropping it returns its pool slots.
+#[doc(hidden)]
+pub struct HeldInstance(#[allow(dead_code)] Store<State>);
 
 /// A request for any point.
 pub enum Request<'a> {

@@ -194,6 +194,21 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
+    // Eight bytes at a time while they are equal, then byte by byte to order the first
+    // difference.
+    while i + 8 <= n {
+        // SAFETY: `i + 8 <= n` and both blocks hold `n` bytes; unaligned reads are allowed.
+        let (x, y) = unsafe {
+            (
+                core::ptr::read_unaligned(a.add(i) as *const u64),
+                core::ptr::read_unaligned(b.add(i) as *const u64),
+            )
+        };
+        if x != y {
+            break;
+        }
+        i += 8;
+    }
     while i < n {
         // SAFETY: `i < n` and both blocks hold `n` bytes.
         let (x, y) = unsafe { (*a.add(i), *b.add(i)) };

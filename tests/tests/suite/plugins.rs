@@ -4,6 +4,7 @@
 use reckon_engine::callbacks::{
     AccountInfo, DocumentKind, Invoice, Money, NumberingRequest, TaxRequest,
 };
+use reckon_plugin_host::calllog::Budget;
 use reckon_plugin_host::plugin::{Kind, Plugin};
 use reckon_plugin_host::{FailureKind, Limits, Point};
 use reckon_tests::component_from_wat;
@@ -232,7 +233,47 @@ fn hostile_suite_fails_typed_and_the_host_stays_healthy() {
             }
             healthy.still_healthy(HEALTHY_CALLS);
         }
+        drop(healthy);
+        assert_pool_drains();
     });
+}
+
+/// After the hostile calls, no pool slot is leaked: every component instance, core instance,
+/// memory and table the calls took is back (07 §11). Other tests of this binary may be calling
+/// plugins at this moment, so the pool is polled until it is empty; a leaked slot never comes
+/// back and fails the test.
+fn assert_pool_drains() {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let in_use = reckon_plugin_host::wasm::pool_in_use().expect("the pooling allocator");
+        if in_use == (0, 0, 0, 0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pool slots still in use after the hostile suite (component instances, core instances, memories, tables): {in_use:?}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// The pool check can fail: while a store is alive its slots show as in use.
+#[test]
+fn pool_metrics_see_a_live_instance() {
+    let p = wasm(OK_EMPTY, limits()).expect("loads");
+    p.tax(&tax_request()).expect("healthy call");
+    let held = p
+        .as_wasm()
+        .expect("wasm")
+        .hold_instance_for_test()
+        .expect("instance");
+    let (components, cores, memories, _) =
+        reckon_plugin_host::wasm::pool_in_use().expect("the pooling allocator");
+    assert!(
+        components >= 1 && cores >= 1 && memories >= 1,
+        "{components} {cores} {memories}"
+    );
+    drop(held);
 }
 
 #[test]
@@ -312,6 +353,20 @@ fn wasm_load_checks_name_their_reason() {
         assert_eq!(e.reason, want, "{import}: {e}");
         assert!(e.message.contains(import), "{e}");
     }
+    // H11: tax-us built with std imports WASI and is refused, naming the import.
+    let std_build = std::fs::read(reckon_tests::example_wasm("tax-us-std")).expect("tax-us-std");
+    let e = Plugin::from_bytes(
+        "tax_us_std",
+        Point::Tax,
+        Kind::Wasm,
+        "tax-us-std.wasm",
+        &std_build,
+        limits(),
+        BTreeMap::new(),
+    )
+    .expect_err("a std build is refused");
+    assert_eq!(e.reason, "forbidden_import", "{e}");
+    assert!(e.message.contains("imports wasi:"), "{e}");
     // H3: a declared minimum over the cap is refused at load.
     let big = component_from_wat("tax-calculator", &tax_wat(OK_EMPTY, 1000));
     assert_eq!(
@@ -539,11 +594,41 @@ fn calls_are_deterministic_and_thread_safe() {
     let request: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(input).expect("case")).expect("json");
     let reference = tax_us.call_json(&request).expect("request").expect("ok");
+    // The fuel a call used (07 §9 `--stats`, §11 determinism): the same on every fresh store.
+    let fuel = reckon_plugin_host::plugin::last_call_budget().expect("a budget");
+    assert!(
+        matches!(fuel, Budget::Fuel(n) if n > 0 && n < limits().fuel),
+        "{fuel:?}"
+    );
     for _ in 0..100 {
         assert_eq!(
             tax_us.call_json(&request).expect("request").expect("ok"),
             reference
         );
+        assert_eq!(reckon_plugin_host::plugin::last_call_budget(), Some(fuel));
+    }
+    // Rhai counts operations the same way.
+    let numbering = rhai(
+        r#"fn number_invoice(r) { let n = 0; for i in 0..10 { n += i; } r.prefix + n }"#,
+        Point::InvoiceNumbering,
+        limits(),
+    )
+    .expect("loads");
+    let mut seen = None;
+    for _ in 0..100 {
+        assert_eq!(
+            numbering
+                .numbering(&numbering_request(1), &|_| false)
+                .expect("ok"),
+            "INV-45"
+        );
+        let ops = reckon_plugin_host::plugin::last_call_budget();
+        assert!(
+            matches!(ops, Some(Budget::Operations(n)) if n > 10),
+            "{ops:?}"
+        );
+        assert!(seen.is_none() || seen == ops, "{seen:?} then {ops:?}");
+        seen = ops;
     }
     let threads: Vec<_> = (0..8)
         .map(|_| {
@@ -676,8 +761,13 @@ mod mapping {
             let v = serde_json::to_value(&req).unwrap();
             prop_assert_eq!(from_dynamic(&to_dynamic(&v), "").unwrap(), v.clone());
             // The engine's direct path (typed request → Rhai) gives the same maps.
-            let direct = rhai::serde::to_dynamic(&req).unwrap();
+            let via_serde = rhai::serde::to_dynamic(&req).unwrap();
+            prop_assert_eq!(from_dynamic(&via_serde, "").unwrap(), v.clone());
+            // The host's direct conversion (interned strings, shared sub-records) gives the
+            // same maps, with the same Rhai types.
+            let direct = reckon_plugin_host::rhai_conv::ToRhai::to_rhai(&req);
             prop_assert_eq!(from_dynamic(&direct, "").unwrap(), v);
+            prop_assert_eq!(format!("{direct:?}"), format!("{via_serde:?}"));
         }
     }
 }

@@ -20,8 +20,8 @@ extern crate alloc;
 use alloc::format;
 use alloc::vec::Vec;
 
-use reckon_plugin_sdk::decimal::parse_decimal;
-use reckon_plugin_sdk::money::{self, round_money};
+use reckon_plugin_sdk::decimal::{format_decimal, parse_decimal};
+use reckon_plugin_sdk::money;
 use reckon_plugin_sdk::tax::{
     Address, JurisdictionLevel, Line, LineTax, Money, PluginError, TaxBreakup, TaxCalculator,
     TaxRequest,
@@ -161,12 +161,61 @@ static JURISDICTIONS: &[Jurisdiction] = &[
 /// The plugin.
 pub struct TaxUs;
 
+/// What one call computes once, not once per line: the currency's minor units and its zero, and
+/// each jurisdiction's rates parsed to decimals (on first use).
+struct Call<'a> {
+    currency: &'a str,
+    scale: u32,
+    zero: Money,
+    percents: Vec<Option<Vec<Decimal>>>,
+}
+
+impl<'a> Call<'a> {
+    fn new(currency: &'a str) -> Self {
+        let scale = money::minor_units(currency);
+        Call {
+            currency,
+            scale,
+            zero: Money {
+                amount: format_decimal(money::round(Decimal::ZERO, scale, Rounding::HalfUp)),
+                currency: currency.into(),
+            },
+            percents: alloc::vec![None; JURISDICTIONS.len()],
+        }
+    }
+
+    /// `value` (already in minor units) as money of the invoice currency.
+    fn money(&self, value: Decimal) -> Money {
+        Money {
+            amount: format_decimal(value),
+            currency: self.currency.into(),
+        }
+    }
+
+    fn round(&self, value: Decimal) -> Decimal {
+        money::round(value, self.scale, Rounding::HalfUp)
+    }
+
+    fn percents(&mut self, index: usize) -> Result<&[Decimal], PluginError> {
+        if self.percents[index].is_none() {
+            let parsed = JURISDICTIONS[index]
+                .rates
+                .iter()
+                .map(|r| parse_decimal(r.rate))
+                .collect::<Result<Vec<Decimal>, _>>()?;
+            self.percents[index] = Some(parsed);
+        }
+        Ok(self.percents[index].as_deref().unwrap_or(&[]))
+    }
+}
+
 impl TaxCalculator for TaxUs {
     fn calculate_tax(request: TaxRequest) -> Result<Vec<LineTax>, PluginError> {
         let invoice = &request.invoice;
+        let mut call = Call::new(&invoice.currency);
         let mut taxes = Vec::with_capacity(invoice.lines.len());
         for line in &invoice.lines {
-            taxes.push(line_tax(line, invoice.bill_to.as_ref(), &invoice.currency)?);
+            taxes.push(line_tax(&mut call, line, invoice.bill_to.as_ref())?);
         }
         reckon_plugin_sdk::debug!("tax-us: {} lines on {}", taxes.len(), invoice.id);
         Ok(taxes)
@@ -175,10 +224,10 @@ impl TaxCalculator for TaxUs {
 
 reckon_plugin_sdk::export_tax!(TaxUs);
 
-fn untaxed(line: &Line, currency: &str) -> LineTax {
+fn untaxed(call: &Call<'_>, line: &Line) -> LineTax {
     LineTax {
         line_id: line.id.clone(),
-        tax: Money::zero(currency),
+        tax: call.zero.clone(),
         breakups: Vec::new(),
     }
 }
@@ -200,14 +249,14 @@ fn five_digits(postal_code: &str) -> Option<&str> {
     (digits(five) && zip4).then_some(five)
 }
 
-fn jurisdiction(address: &Address) -> Result<&'static Jurisdiction, PluginError> {
+/// The index in [`JURISDICTIONS`] of an address's postal code.
+fn jurisdiction(address: &Address) -> Result<usize, PluginError> {
     let given = address.postal_code.as_deref().unwrap_or("");
     five_digits(given)
         .and_then(|five| {
             JURISDICTIONS
                 .binary_search_by(|j| j.postal_code.cmp(five))
                 .ok()
-                .map(|i| &JURISDICTIONS[i])
         })
         .ok_or_else(|| {
             PluginError::new(
@@ -218,12 +267,12 @@ fn jurisdiction(address: &Address) -> Result<&'static Jurisdiction, PluginError>
 }
 
 fn line_tax(
+    call: &mut Call<'_>,
     line: &Line,
     bill_to: Option<&Address>,
-    currency: &str,
 ) -> Result<LineTax, PluginError> {
     if !line.taxable || line.exempt {
-        return Ok(untaxed(line, currency));
+        return Ok(untaxed(call, line));
     }
     let Some(address) = line.ship_to.as_ref().or(bill_to) else {
         return Err(PluginError::new(
@@ -235,33 +284,31 @@ fn line_tax(
         ));
     };
     if address.country.as_deref().is_some_and(|c| !is_us(c)) {
-        return Ok(untaxed(line, currency));
+        return Ok(untaxed(call, line));
     }
-    let rates = jurisdiction(address)?.rates;
+    let index = jurisdiction(address)?;
+    let rates = JURISDICTIONS[index].rates;
     let amount = parse_decimal(&line.amount.amount)?;
-    let percents = rates
-        .iter()
-        .map(|r| parse_decimal(r.rate))
-        .collect::<Result<Vec<Decimal>, _>>()?;
-    let hundred = Decimal::ONE_HUNDRED;
+    let (currency, scale) = (call.currency, call.scale);
+    let percents = call.percents(index)?;
     let parts: Vec<Decimal> = if line.tax_inclusive {
         let total_rate: Decimal = percents.iter().copied().sum();
-        let net = round_money(
-            amount / (Decimal::ONE + total_rate / hundred),
-            currency,
+        let net = money::round(
+            amount / (Decimal::ONE + total_rate / Decimal::ONE_HUNDRED),
+            scale,
             Rounding::HalfUp,
         );
-        money::allocate(amount - net, &percents, currency)?
+        money::allocate(amount - net, percents, currency)?
     } else {
         percents
             .iter()
-            .map(|p| round_money(amount * *p / hundred, currency, Rounding::HalfUp))
+            .map(|p| money::round(percent_of(amount, *p), scale, Rounding::HalfUp))
             .collect()
     };
     let tax: Decimal = parts.iter().copied().sum();
     Ok(LineTax {
         line_id: line.id.clone(),
-        tax: Money::from_decimal(tax, currency),
+        tax: call.money(call.round(tax)),
         breakups: rates
             .iter()
             .zip(parts)
@@ -269,10 +316,21 @@ fn line_tax(
                 level: r.level,
                 name: r.name.into(),
                 rate: r.rate.into(),
-                tax: Money::from_decimal(part, currency),
+                tax: call.money(part),
             })
             .collect(),
     })
+}
+
+/// `amount × percent / 100`, exact: the division by 100 is a shift of the scale when the
+/// product leaves room for it (always, for money amounts), else a decimal division.
+fn percent_of(amount: Decimal, percent: Decimal) -> Decimal {
+    let product = amount * percent;
+    let mut shifted = product;
+    if shifted.set_scale(product.scale() + 2).is_ok() {
+        return shifted;
+    }
+    product / Decimal::ONE_HUNDRED
 }
 
 #[cfg(test)]
@@ -290,6 +348,14 @@ mod tests {
                 let p = parse_decimal(r.rate).unwrap();
                 assert!(p > Decimal::ZERO && p <= Decimal::ONE_HUNDRED);
             }
+        }
+    }
+
+    #[test]
+    fn percent_of_equals_the_division() {
+        for (a, p) in [("100.00", "2.375"), ("-33.33", "6.25"), ("0.01", "0.1"), ("12345678.91", "4.5")] {
+            let (a, p) = (parse_decimal(a).unwrap(), parse_decimal(p).unwrap());
+            assert_eq!(percent_of(a, p), a * p / Decimal::ONE_HUNDRED);
         }
     }
 
