@@ -319,7 +319,7 @@ fn reports_give_the_demo_forecast_and_ledger_as_csv_and_json() {
     assert_eq!(v["rows"][0][1], "invoice");
     assert_eq!(v["rows"][0][4], "3332.58");
     assert_eq!(v["rows"][0][8], "invoice:ACME#1");
-    let (code, out) = reckon(&["report", "ar_aging", "--store", s]);
+    let (code, out) = reckon(&["report", "tax_by_account", "--store", s]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("unknown_report"), "{out}");
 }
