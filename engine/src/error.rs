@@ -114,6 +114,12 @@ pub enum Code {
     TemplateKindMismatch,
     /// A template failed while rendering a document.
     RenderFailed,
+    /// Only approved invoices and credit memos are sent (04 §11.3).
+    DocumentNotApproved,
+    /// The bill-to account has no `billing_contacts` (04 §11.3).
+    NoRecipients,
+    /// There is no usable `system.email` (04 §11.3).
+    EmailNotConfigured,
 }
 
 impl Code {
@@ -174,6 +180,9 @@ impl Code {
             Code::UnknownTemplate => "unknown_template",
             Code::TemplateKindMismatch => "template_kind_mismatch",
             Code::RenderFailed => "render_failed",
+            Code::DocumentNotApproved => "document_not_approved",
+            Code::NoRecipients => "no_recipients",
+            Code::EmailNotConfigured => "email_not_configured",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Scenario files (spec 08): parse, validate with positions, run on a fresh store, report.
 
 mod billing;
+mod documents;
 
 use chrono::NaiveDate;
 use reckon_engine::dates::parse_date;
@@ -70,6 +71,7 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("credit_memos", Ty::Any, "04 §12"),
     opt("run", Ty::Any, "04 §12"),
     opt("preview", Ty::Any, "04 §10"),
+    opt("outbox", Ty::Any, "04 §12"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -93,9 +95,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("adhoc_invoice", "04"),
     ("credit_and_rebill", "04"),
     ("statement", "04"),
-    ("send", "04"),
-    ("deliver_emails", "04"),
-    ("mail_sink", "04"),
     ("payment", "05"),
     ("apply", "05"),
     ("unapply", "05"),
@@ -134,6 +133,9 @@ const STEPS: &[&str] = &[
     "delete",
     "credit_memo",
     "render",
+    "send",
+    "deliver_emails",
+    "mail_sink",
 ];
 
 /// A validation error in a scenario file.
@@ -196,6 +198,7 @@ fn from_rule(e: RuleError) -> FileError {
 enum Step {
     Activate(String),
     Billing(billing::Action),
+    Documents(documents::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -216,6 +219,7 @@ enum Expectation {
         amount: String,
     },
     Billing(billing::Check),
+    Documents(documents::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -456,7 +460,7 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
             }
             "error" => {
                 ERROR.check(v, &path, &mut findings);
-                if i == 0 || !matches!(out.last(), Some((_, Step::Activate(_) | Step::Billing(_))))
+                if i == 0 || !matches!(out.last(), Some((_, Step::Activate(_) | Step::Billing(_) | Step::Documents(_))))
                 {
                     errors.push(ferr(file, k.pos, format!("{path}: an `error:` expectation must follow the step it is about (an action step)")));
                 }
@@ -492,7 +496,18 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Billing),
                 );
+                exps.extend(
+                    documents::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Documents),
+                );
                 out.push((n, Step::Expect(exps)));
+            }
+            a if documents::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Documents(documents::parse_action(a, v, &path, &mut findings)),
+                ));
             }
             a if billing::ACTIONS.contains(&a) => {
                 out.push((
@@ -556,6 +571,7 @@ impl Scenario {
         for o in self.rules.orders.iter().chain(&self.orders) {
             setup(&format!("order {}", o.id), engine.submit_order(o.clone()));
         }
+        let mut mail = documents::Context::default();
         let mut last: Option<(usize, String, Result<(), EngineError>)> = None;
         let check_unclaimed = |last: &mut Option<(usize, String, Result<(), EngineError>)>,
                                mismatches: &mut Vec<Mismatch>| {
@@ -583,6 +599,14 @@ impl Scenario {
                     }
                     let r = billing::execute(&engine, a, clock);
                     last = Some((*n, billing::describe(a), r));
+                }
+                Step::Documents(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = documents::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    let r = documents::execute(&engine, &mut mail, a, clock);
+                    last = Some((*n, documents::describe(a), r));
                 }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
@@ -675,6 +699,7 @@ impl Scenario {
                 compare_table(out, n, &what, columns, rows, *first, &cells, scale);
             }
             Expectation::Billing(c) => billing::check(engine, n, c, out),
+            Expectation::Documents(c) => documents::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {
