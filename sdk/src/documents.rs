@@ -22,9 +22,9 @@ use reckon_engine::billing::records::parse_ref;
 use reckon_engine::billing::versions::DocumentVersion;
 use reckon_engine::billing::{Breakup, DocStatus, DocType, Document, RunExecution};
 use reckon_engine::invoicing::model::InvoiceRunDef;
-use reckon_engine::RuleSet;
 use reckon_engine::model::{Account, LegalEntity, Location, PaymentTerm};
 use reckon_engine::money::minor_units;
+use reckon_engine::RuleSet;
 use reckon_engine::{Code, Engine, EngineError};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -362,9 +362,7 @@ fn model_of(engine: &Engine, doc: &Document, template: &str) -> Result<DataModel
         invoice_number: invoice_number.as_deref(),
     };
     let mut data = data_model(doc, &related, template);
-    data.doc.delivery_status = engine
-        .delivery_status(doc)?
-        .map(|s| s.as_str().to_string());
+    data.doc.delivery_status = engine.delivery_status(doc)?.map(|s| s.as_str().to_string());
     Ok(data)
 }
 
@@ -693,7 +691,11 @@ pub fn after_run(
 }
 
 /// The definition a run step executed: the rules' run of that name, else the inline step.
-pub fn run_definition(engine: &Engine, name: &str, step: Option<&serde_yaml::Value>) -> Option<InvoiceRunDef> {
+pub fn run_definition(
+    engine: &Engine,
+    name: &str,
+    step: Option<&serde_yaml::Value>,
+) -> Option<InvoiceRunDef> {
     if let Some(d) = engine
         .invoice_run_defs()
         .ok()

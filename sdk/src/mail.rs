@@ -172,7 +172,11 @@ mod tests {
             to: vec!["ap@acme.test".into()],
             subject: "Invoice INV-000001".into(),
             html: "<p>Hello</p>".into(),
-            attachment: Some(("INV-000001.pdf".into(), "application/pdf".into(), b"%PDF-1.7".to_vec())),
+            attachment: Some((
+                "INV-000001.pdf".into(),
+                "application/pdf".into(),
+                b"%PDF-1.7".to_vec(),
+            )),
         }
     }
 
@@ -180,21 +184,34 @@ mod tests {
     fn the_sink_refuses_then_accepts() {
         let mut s = MemorySink::new();
         s.reject_next(2, 451);
-        assert!(matches!(s.send(&cfg(), &msg()), AttemptOutcome::Temporary(m) if m.starts_with("451")));
-        assert!(matches!(s.send(&cfg(), &msg()), AttemptOutcome::Temporary(_)));
+        assert!(
+            matches!(s.send(&cfg(), &msg()), AttemptOutcome::Temporary(m) if m.starts_with("451"))
+        );
+        assert!(matches!(
+            s.send(&cfg(), &msg()),
+            AttemptOutcome::Temporary(_)
+        ));
         assert_eq!(s.send(&cfg(), &msg()), AttemptOutcome::Delivered);
         assert_eq!(s.sent.len(), 1);
         s.reject_next(1, 550);
-        assert!(matches!(s.send(&cfg(), &msg()), AttemptOutcome::Permanent(m) if m.starts_with("550")));
+        assert!(
+            matches!(s.send(&cfg(), &msg()), AttemptOutcome::Permanent(m) if m.starts_with("550"))
+        );
     }
 
     #[test]
     fn a_message_has_its_attachment_and_a_bad_address_is_permanent() {
         let m = build_message(&msg()).expect("message");
         let text = String::from_utf8(m.formatted()).expect("utf-8");
-        assert!(text.contains("INV-000001.pdf") && text.contains("application/pdf"), "{text}");
+        assert!(
+            text.contains("INV-000001.pdf") && text.contains("application/pdf"),
+            "{text}"
+        );
         let mut bad = msg();
         bad.to = vec!["not an address".into()];
-        assert!(matches!(SmtpTransport::default().send(&cfg(), &bad), AttemptOutcome::Permanent(_)));
+        assert!(matches!(
+            SmtpTransport::default().send(&cfg(), &bad),
+            AttemptOutcome::Permanent(_)
+        ));
     }
 }

@@ -310,7 +310,9 @@ impl Engine {
                     "ref",
                     "no such credit memo",
                 ),
-                _ => EngineError::refused(Code::UnknownInvoice, reference, "ref", "no such invoice"),
+                _ => {
+                    EngineError::refused(Code::UnknownInvoice, reference, "ref", "no such invoice")
+                }
             });
         };
         if doc.status != DocStatus::Approved {
@@ -412,7 +414,9 @@ impl Engine {
         Ok(self
             .outbox()?
             .into_iter()
-            .filter(|e| e.status == OutboxStatus::Pending && e.next_attempt.is_some_and(|t| t <= now))
+            .filter(|e| {
+                e.status == OutboxStatus::Pending && e.next_attempt.is_some_and(|t| t <= now)
+            })
             .collect())
     }
 
@@ -563,15 +567,21 @@ mod tests {
         assert_eq!(e.next_attempt, Some(at(10, 2, 0)));
         let d = after_attempt(&e, &cfg, at(10, 3, 0), &AttemptOutcome::Delivered);
         assert_eq!((d.status, d.attempts), (OutboxStatus::Delivered, 7));
-        let f = after_attempt(&entry(), &cfg, at(10, 0, 0), &AttemptOutcome::Permanent("550".into()));
+        let f = after_attempt(
+            &entry(),
+            &cfg,
+            at(10, 0, 0),
+            &AttemptOutcome::Permanent("550".into()),
+        );
         assert_eq!((f.status, f.attempts), (OutboxStatus::Failed, 1));
     }
 
     #[test]
     fn contacts_are_addresses_or_maps() {
-        let mut a: crate::model::Account =
-            serde_yaml::from_str("{id: A, billing_contacts: [a@x.test, {name: B, email: b@x.test}, '']}")
-                .expect("account");
+        let mut a: crate::model::Account = serde_yaml::from_str(
+            "{id: A, billing_contacts: [a@x.test, {name: B, email: b@x.test}, '']}",
+        )
+        .expect("account");
         assert_eq!(billing_contacts(&a), vec!["a@x.test", "b@x.test"]);
         a.extra.remove("billing_contacts");
         assert!(billing_contacts(&a).is_empty());

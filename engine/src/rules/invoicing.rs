@@ -355,7 +355,11 @@ pub(crate) const TEMPLATE_KEYS: [(&str, &str); 5] = [
 /// Whether a `body` is a file path rather than template text: one line, no blanks, no `{` or
 /// `<`, ending in `.` and an extension of 1–8 letters or digits (`templates/invoice.html`).
 pub(crate) fn body_is_path(body: &str) -> bool {
-    if body.is_empty() || body.chars().any(|c| c.is_whitespace() || c == '{' || c == '<') {
+    if body.is_empty()
+        || body
+            .chars()
+            .any(|c| c.is_whitespace() || c == '{' || c == '<')
+    {
         return false;
     }
     match body.rsplit_once('.') {
@@ -438,11 +442,19 @@ pub(super) fn templates(rows: &[Row]) -> (BTreeMap<String, super::TemplateDef>, 
         if let Some(e) = failure {
             let line = e.line();
             let message = e.to_string();
-            let allowed = "a template that compiles (Jinja2, the minijinja dialect; 04 §2.4)".to_string();
+            let allowed =
+                "a template that compiles (Jinja2, the minijinja dialect; 04 §2.4)".to_string();
             let err = match (&body_file, in_subject) {
                 (_, true) => {
                     let at = subject_node.unwrap_or(node);
-                    RuleError::at("invalid_template", file, at, format!("{path}.subject"), message, allowed)
+                    RuleError::at(
+                        "invalid_template",
+                        file,
+                        at,
+                        format!("{path}.subject"),
+                        message,
+                        allowed,
+                    )
                 }
                 (Some(tf), false) => RuleError {
                     code: "invalid_template",
@@ -463,7 +475,14 @@ pub(super) fn templates(rows: &[Row]) -> (BTreeMap<String, super::TemplateDef>, 
                             pos.line += l;
                         }
                     }
-                    let mut err = RuleError::at("invalid_template", file, body_node, format!("{path}.body"), message, allowed);
+                    let mut err = RuleError::at(
+                        "invalid_template",
+                        file,
+                        body_node,
+                        format!("{path}.body"),
+                        message,
+                        allowed,
+                    );
                     err.pos = pos;
                     err
                 }
@@ -529,7 +548,11 @@ fn check_template(
             format!("template `{name}` of kind {k} ({whence})"),
             format!(
                 "{} {} template (kind: {expected})",
-                if expected.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
+                if expected.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 expected.replace('_', " ")
             ),
         )),
@@ -942,8 +965,18 @@ accounts:
             ("invalid_template", file.clone(), "templates[5].body", 11),
             ("invalid_template", file.clone(), "templates[6].subject", 12),
             ("bad_value", file.clone(), "templates[7].subject", 13),
-            ("unknown_template", file.clone(), "accounts[0].credit_memo_template", 17),
-            ("template_kind_mismatch", file.clone(), "accounts[0].invoice_template", 16),
+            (
+                "unknown_template",
+                file.clone(),
+                "accounts[0].credit_memo_template",
+                17,
+            ),
+            (
+                "template_kind_mismatch",
+                file.clone(),
+                "accounts[0].invoice_template",
+                16,
+            ),
             (
                 "template_kind_mismatch",
                 file.clone(),

@@ -109,7 +109,9 @@ pub(super) fn parse_action(
             let num = |k: &str| v.get(k).map(text).and_then(|t| t.parse::<u32>().ok());
             Action::MailSink {
                 reject_next: num("reject_next").unwrap_or(0),
-                code: num("code").and_then(|c| u16::try_from(c).ok()).unwrap_or(451),
+                code: num("code")
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(451),
             }
         }
     }

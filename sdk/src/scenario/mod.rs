@@ -460,7 +460,11 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
             }
             "error" => {
                 ERROR.check(v, &path, &mut findings);
-                if i == 0 || !matches!(out.last(), Some((_, Step::Activate(_) | Step::Billing(_) | Step::Documents(_))))
+                if i == 0
+                    || !matches!(
+                        out.last(),
+                        Some((_, Step::Activate(_) | Step::Billing(_) | Step::Documents(_)))
+                    )
                 {
                     errors.push(ferr(file, k.pos, format!("{path}: an `error:` expectation must follow the step it is about (an action step)")));
                 }

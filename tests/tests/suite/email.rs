@@ -107,7 +107,11 @@ fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -135,7 +139,10 @@ fn smtp_delivery_retries_a_451_and_delivers_the_pdf() {
     // First attempt: 451 → pending, due again one minute later.
     let first = r.deliver_emails(&mut smtp, now).expect("deliver");
     assert_eq!(first.len(), 1, "{first:?}");
-    assert_eq!((first[0].status, first[0].attempts), (OutboxStatus::Pending, 1));
+    assert_eq!(
+        (first[0].status, first[0].attempts),
+        (OutboxStatus::Pending, 1)
+    );
     let err = first[0].last_error.clone().unwrap_or_default();
     assert!(err.contains("451"), "{err}");
     assert_eq!(first[0].next_attempt, Some(now + Duration::minutes(1)));
@@ -151,7 +158,10 @@ fn smtp_delivery_retries_a_451_and_delivers_the_pdf() {
         .deliver_emails(&mut smtp, now + Duration::minutes(1))
         .expect("deliver");
     assert_eq!(second.len(), 1);
-    assert_eq!((second[0].status, second[0].attempts), (OutboxStatus::Delivered, 2));
+    assert_eq!(
+        (second[0].status, second[0].attempts),
+        (OutboxStatus::Delivered, 2)
+    );
     server.join().expect("server");
 
     let doc = r
