@@ -471,8 +471,8 @@ pub(super) fn templates(rows: &[Row]) -> (BTreeMap<String, super::TemplateDef>, 
                     let mut pos = body_node.pos;
                     if let Some(l) = line {
                         if body.contains('\n') {
-                            // A block scalar: its text starts on the line after the indicator.
-                            pos.line += l;
+                            // A block scalar: the node is positioned at its first text line.
+                            pos.line += l.saturating_sub(1);
                         }
                     }
                     let mut err = RuleError::at(
@@ -931,7 +931,7 @@ invoice_runs:
     kind: statement
     body: |
       <p>line one</p>
-      {{ unclosed
+      {% if %}x{% endif %}
   - {name: bad_file, kind: invoice, body: bad.html}
   - {name: missing_file, kind: invoice, body: nowhere.html}
   - {name: mail, kind: invoice_email, body: \"<p>Hi</p>\", subject: \"Invoice {{ doc.number \"}
