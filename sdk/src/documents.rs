@@ -726,7 +726,6 @@ accounts:
     billing_contacts: [ap@acme.test]
     locations:
       - {id: HQ, line1: 1 Main St, city: Springfield, region: IL, postal_code: '62701', country: US}
-  - {id: FANCY, currency: USD, legal_entity: LE, invoice_template: fancy}
 orders:
   - {id: O-1, account: ACME, location: HQ, order_date: 2016-03-01, lines: [{id: L1, product: SETUP, net_price: '250.00', start: 2016-03-01}]}
   - {id: O-2, account: FANCY, order_date: 2016-03-01, lines: [{id: L1, product: SETUP, net_price: '10.00', start: 2016-03-01}]}
@@ -735,6 +734,13 @@ orders:
     fn world(auto_approve: bool) -> Reckon {
         let mut r = Reckon::in_memory();
         r.load_rules_str("rules.yaml", RULES).expect("rules");
+        // A host record, not a rule row: its template reference is checked when it renders
+        // (a rules account naming `fancy` would be refused at load).
+        let fancy: reckon_engine::model::Account = serde_yaml::from_str(
+            "{id: FANCY, currency: USD, legal_entity: LE, invoice_template: fancy}",
+        )
+        .expect("account");
+        r.upsert_account(fancy).expect("upsert");
         r.load_rule_data().expect("records");
         let on = NaiveDate::from_ymd_opt(2016, 3, 31).expect("date");
         for o in ["O-1", "O-2"] {
@@ -787,7 +793,7 @@ orders:
     #[test]
     fn template_lookup_and_its_errors_carry_their_codes() {
         let r = world(true);
-        // The account names a template that is not a built-in (no `templates` rules yet).
+        // The account names a template that is neither a built-in nor a `templates` row.
         let e = r.render("invoice:FANCY#1", Format::Pdf).unwrap_err();
         assert_eq!(e.code(), "unknown_template", "{e}");
         // The location comes before the account: a credit memo template for an invoice.
