@@ -154,6 +154,12 @@ pub enum Code {
     WriteOffExceedsBalance,
     /// An application is dated before its source or invoice.
     EffectiveBeforeSource,
+    /// Only approved invoices and credit memos are sent (04 §11.3).
+    DocumentNotApproved,
+    /// The bill-to account has no `billing_contacts` (04 §11.3).
+    NoRecipients,
+    /// There is no usable `system.email` (04 §11.3).
+    EmailNotConfigured,
 }
 
 impl Code {
@@ -236,6 +242,9 @@ impl Code {
             Code::RefundExceedsUnapplied => "refund_exceeds_unapplied",
             Code::WriteOffExceedsBalance => "write_off_exceeds_balance",
             Code::EffectiveBeforeSource => "effective_before_source",
+            Code::DocumentNotApproved => "document_not_approved",
+            Code::NoRecipients => "no_recipients",
+            Code::EmailNotConfigured => "email_not_configured",
         }
     }
 }

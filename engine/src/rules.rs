@@ -105,6 +105,29 @@ pub struct RuleSet {
     pub callbacks: BTreeMap<String, Sourced<Node>>,
     /// Domain documents owned by later specs (03–06), row by row.
     pub documents: BTreeMap<String, Vec<Sourced<serde_yaml::Value>>>,
+    /// The `templates` rows by name, bodies read and compiled (04 §2.4).
+    pub templates: BTreeMap<String, TemplateDef>,
+}
+
+/// A custom template (04 §2.4 `templates` row) with its body read: a `body` that is a path
+/// (one line, no blanks, no `{` or `<`, ending in an extension) is read relative to the rule
+/// file that holds the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateDef {
+    /// Unique name.
+    pub name: String,
+    /// `invoice`, `credit_memo`, `statement`, `invoice_email`, `credit_memo_email`.
+    pub kind: String,
+    /// The template text.
+    pub body: String,
+    /// The subject template (e-mail kinds).
+    pub subject: Option<String>,
+    /// The rule file of the row.
+    pub file: String,
+    /// The row's position.
+    pub pos: Pos,
+    /// The template file the body was read from, when it was a path.
+    pub body_file: Option<String>,
 }
 
 impl RuleSet {
@@ -408,6 +431,9 @@ impl RuleLoader {
         self.errors.extend(cross_checks(&set, &pos_of));
         // The invoicing documents' own rules (04 §13), at the offending key of each row.
         self.errors.extend(invoicing::check(&invoicing_rows, &refs));
+        let (templates, template_errors) = invoicing::templates(&invoicing_rows);
+        set.templates = templates;
+        self.errors.extend(template_errors);
         if self.errors.is_empty() {
             Ok(set)
         } else {

@@ -3,20 +3,28 @@
 //!
 //! [`data_model`] turns a [`Document`] and the records around it into the
 //! [`reckon_documents::DataModel`] a template sees; [`template_for`] picks the template;
-//! [`render`] does both for a stored document and names the file (04 §7). Rendering reads the
-//! store and writes nothing: keeping the rendered versions (04 §11.2 "every render adds a
-//! version") is not done yet.
+//! [`render`] does both for a stored document and names the file (04 §7); [`render_and_store`]
+//! keeps the bytes as the document's next version (04 §11.2 "every render adds a version").
+//! [`send`], [`deliver_emails`] and [`deliver_due`] are the e-mail side (04 §11.3): the engine
+//! keeps the outbox's state machine, this module renders the e-mails and drives a
+//! [`crate::mail::Transport`]; [`after_run`] renders and auto-sends a run's documents.
 
+use crate::mail::{self, Message, Transport};
 use crate::SdkError;
+use chrono::{NaiveDate, NaiveDateTime};
 use reckon_documents::{
     document_name, Account as DocAccount, Addresses, Breakup as DocBreakup, DataModel, Doc,
-    DocumentType, Format, Line, Party, PaymentTerm as DocPaymentTerm, TemplateKind, Templates,
-    Totals,
+    DocumentType, Format, Line, Party, PaymentTerm as DocPaymentTerm, Template, TemplateKind,
+    Templates, Totals,
 };
+use reckon_engine::billing::outbox::{AttemptOutcome, OutboxEntry, QueueRequest};
 use reckon_engine::billing::records::parse_ref;
-use reckon_engine::billing::{Breakup, DocStatus, DocType, Document};
+use reckon_engine::billing::versions::DocumentVersion;
+use reckon_engine::billing::{Breakup, DocStatus, DocType, Document, RunExecution};
+use reckon_engine::invoicing::model::InvoiceRunDef;
 use reckon_engine::model::{Account, LegalEntity, Location, PaymentTerm};
 use reckon_engine::money::minor_units;
+use reckon_engine::RuleSet;
 use reckon_engine::{Code, Engine, EngineError};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -322,29 +330,9 @@ pub fn template_for(
     (name, kind)
 }
 
-/// Render the stored document `reference` (`invoice:ACME#1`, `credit_memo:ACME#1`) in `format`
-/// with `templates`; returns its file name (04 §7: `{number}_{template}_{date}.{ext}`, drafts
-/// `DRAFT-{id}_…`; a `/`, which a numbering callback may put in a number, becomes `-` so the
-/// name is one path component) and its bytes.
-///
-/// # Errors
-/// `unknown_invoice` / `unknown_credit_memo` when there is no such document (as the engine's
-/// lifecycle steps report it); `unknown_template` when the template the lookup finds does not
-/// exist, `template_kind_mismatch` when it is of another kind, `render_failed` (all
-/// [`SdkError::Document`]).
-pub fn render(
-    engine: &Engine,
-    templates: &Templates,
-    reference: &str,
-    format: Format,
-) -> Result<(String, Vec<u8>), SdkError> {
-    let Some(doc) = engine.document(reference)? else {
-        let (code, what) = match parse_ref(reference) {
-            Some((DocType::CreditMemo, _, _)) => (Code::UnknownCreditMemo, "no such credit memo"),
-            _ => (Code::UnknownInvoice, "no such invoice"),
-        };
-        return Err(EngineError::refused(code, reference, "ref", what).into());
-    };
+/// The data model of a stored document with `template`: the records around it read from the
+/// engine.
+fn model_of(engine: &Engine, doc: &Document, template: &str) -> Result<DataModel, SdkError> {
     let account = engine.account(&doc.account)?;
     let location = doc.location.as_deref().and_then(|id| {
         account
@@ -363,7 +351,6 @@ pub fn render(
         Some(r) => engine.document(r)?.and_then(|i| i.number),
         None => None,
     };
-    let (template, kind) = template_for(&doc, account.as_ref(), location);
     let related = Related {
         account: account.as_ref(),
         location,
@@ -374,7 +361,58 @@ pub fn render(
             .and_then(|t| engine.rules().payment_terms.get(t)),
         invoice_number: invoice_number.as_deref(),
     };
-    let data = data_model(&doc, &related, &template);
+    let mut data = data_model(doc, &related, template);
+    data.doc.delivery_status = engine.delivery_status(doc)?.map(|s| s.as_str().to_string());
+    Ok(data)
+}
+
+fn stored(engine: &Engine, reference: &str) -> Result<Document, SdkError> {
+    match engine.document(reference)? {
+        Some(doc) => Ok(doc),
+        None => {
+            let (code, what) = match parse_ref(reference) {
+                Some((DocType::CreditMemo, _, _)) => {
+                    (Code::UnknownCreditMemo, "no such credit memo")
+                }
+                _ => (Code::UnknownInvoice, "no such invoice"),
+            };
+            Err(EngineError::refused(code, reference, "ref", what).into())
+        }
+    }
+}
+
+/// A rendered document: file name, template and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The file name (04 §7).
+    pub name: String,
+    /// The template used.
+    pub template: String,
+    /// The format.
+    pub format: Format,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Render the stored document `reference` in `format` (template by [`template_for`]).
+///
+/// # Errors
+/// As [`render`].
+pub fn render_document(
+    engine: &Engine,
+    templates: &Templates,
+    reference: &str,
+    format: Format,
+) -> Result<Rendered, SdkError> {
+    let doc = stored(engine, reference)?;
+    let account = engine.account(&doc.account)?;
+    let location = doc.location.as_deref().and_then(|id| {
+        account
+            .as_ref()
+            .and_then(|a| a.locations.iter().find(|l| l.id == id))
+    });
+    let (template, kind) = template_for(&doc, account.as_ref(), location);
+    let data = model_of(engine, &doc, &template)?;
     let bytes = templates.render(&template, kind, &data, format)?;
     let name = document_name(
         doc.number.as_deref(),
@@ -384,7 +422,288 @@ pub fn render(
         format.extension(),
     )
     .replace('/', "-");
-    Ok((name, bytes))
+    Ok(Rendered {
+        name,
+        template,
+        format,
+        bytes,
+    })
+}
+
+/// Render the stored document `reference` (`invoice:ACME#1`, `credit_memo:ACME#1`) in `format`
+/// with `templates`; returns its file name (04 §7: `{number}_{template}_{date}.{ext}`, drafts
+/// `DRAFT-{id}_…`; a `/`, which a numbering callback may put in a number, becomes `-` so the
+/// name is one path component) and its bytes. Nothing is stored ([`render_and_store`] keeps a
+/// version).
+///
+/// # Errors
+/// `unknown_invoice` / `unknown_credit_memo` when there is no such document (as the engine's
+/// lifecycle steps report it); `unknown_template` when the template the lookup finds does not
+/// exist, `template_kind_mismatch` when it is of another kind, `render_failed` (all
+/// [`SdkError::Document`]).
+pub fn render(
+    engine: &Engine,
+    templates: &Templates,
+    reference: &str,
+    format: Format,
+) -> Result<(String, Vec<u8>), SdkError> {
+    let r = render_document(engine, templates, reference, format)?;
+    Ok((r.name, r.bytes))
+}
+
+/// The custom templates of the rules (04 §2.4) registered over the built-ins.
+///
+/// # Errors
+/// [`SdkError::Document`] `invalid_template` (the rule loader has compiled every body already,
+/// so this means a rule set built by hand).
+pub fn templates_of(rules: &RuleSet) -> Result<Templates, SdkError> {
+    let mut t = Templates::new();
+    for def in rules.templates.values() {
+        let Some(kind) = TemplateKind::parse(&def.kind) else {
+            continue;
+        };
+        t.register(Template {
+            name: def.name.clone(),
+            kind,
+            body: def.body.clone(),
+            subject: def.subject.clone(),
+        })?;
+    }
+    Ok(t)
+}
+
+/// The format of a document: its bill-to account's preference's `invoice_format` (the org
+/// default preference when the account names none), else `pdf`.
+pub fn format_of(engine: &Engine, doc: &Document) -> Result<Format, SdkError> {
+    let account = engine.account(&doc.account)?;
+    let rules = engine.rules();
+    let pref = account
+        .as_ref()
+        .and_then(|a| a.billing_preference.as_ref())
+        .and_then(|n| rules.preferences.get(n))
+        .or_else(|| rules.default_preference());
+    Ok(pref
+        .and_then(|p| p.invoice_format.as_deref())
+        .and_then(Format::parse)
+        .unwrap_or(Format::Pdf))
+}
+
+/// Render `reference` in its format ([`format_of`]) and store the bytes as its next version
+/// (04 §11.2 "every render adds a version; the newest is current"). `on` is the render date.
+///
+/// # Errors
+/// As [`render`]; nothing is stored on error.
+pub fn render_and_store(
+    engine: &Engine,
+    templates: &Templates,
+    reference: &str,
+    on: NaiveDate,
+) -> Result<DocumentVersion, SdkError> {
+    let doc = stored(engine, reference)?;
+    let format = format_of(engine, &doc)?;
+    let r = render_document(engine, templates, reference, format)?;
+    Ok(engine.add_document_version(
+        reference,
+        format.extension(),
+        &r.template,
+        &r.name,
+        &r.bytes,
+        on,
+    )?)
+}
+
+/// The e-mail template of a document (04 §11.2 order without the run): the location's
+/// `invoice_email_template` / `credit_memo_email_template`, the account's, else the built-in.
+pub fn email_template_for(
+    doc: &Document,
+    account: Option<&Account>,
+    location: Option<&Location>,
+) -> (String, TemplateKind) {
+    let (kind, key) = match doc.doc_type {
+        DocType::Invoice => (TemplateKind::InvoiceEmail, "invoice_email_template"),
+        DocType::CreditMemo => (TemplateKind::CreditMemoEmail, "credit_memo_email_template"),
+    };
+    let name = location
+        .and_then(|l| extra_text(&l.extra, key))
+        .or_else(|| account.and_then(|a| extra_text(&a.extra, key)))
+        .unwrap_or_else(|| kind.default_template().to_string());
+    (name, kind)
+}
+
+/// `send: REF` (04 §11.3): checks that the document can be sent ([`Engine::check_sendable`]:
+/// approved, e-mail configured, recipients), renders its e-mail, renders and stores a document
+/// version if it has none, and queues a new outbox entry at `now` (always a new one).
+/// `origin` is what queued it (`send`, `auto_send`, `deliver_emails`).
+///
+/// # Errors
+/// `unknown_invoice` / `unknown_credit_memo`, `document_not_approved`, `email_not_configured`,
+/// `no_recipients` ([`SdkError::Engine`]); a template error of the e-mail or the document
+/// ([`SdkError::Document`]). Nothing is stored on error.
+pub fn send(
+    engine: &Engine,
+    templates: &Templates,
+    reference: &str,
+    now: NaiveDateTime,
+    origin: &str,
+) -> Result<OutboxEntry, SdkError> {
+    let (doc, to) = engine.check_sendable(reference)?;
+    let account = engine.account(&doc.account)?;
+    let location = doc.location.as_deref().and_then(|id| {
+        account
+            .as_ref()
+            .and_then(|a| a.locations.iter().find(|l| l.id == id))
+    });
+    let (doc_template, _) = template_for(&doc, account.as_ref(), location);
+    let (mail_template, kind) = email_template_for(&doc, account.as_ref(), location);
+    let data = model_of(engine, &doc, &doc_template)?;
+    let email = templates.render_email(&mail_template, kind, &data)?;
+    let version = match engine.document_versions(reference)?.pop() {
+        Some(v) => v,
+        None => render_and_store(engine, templates, reference, now.date())?,
+    };
+    Ok(engine.queue_email(
+        &QueueRequest {
+            document: reference.to_string(),
+            to,
+            subject: email.subject,
+            html: email.html,
+            attachment: version.name.clone(),
+            version: version.version,
+            origin: origin.to_string(),
+        },
+        now,
+    )?)
+}
+
+/// One worker pass at `now`: every due outbox entry is attempted once over `transport`, in
+/// queue order, and its outcome recorded by the engine's state machine. Returns the entries
+/// after their attempts.
+///
+/// # Errors
+/// `email_not_configured`; store errors.
+pub fn deliver_due(
+    engine: &Engine,
+    transport: &mut dyn Transport,
+    now: NaiveDateTime,
+) -> Result<Vec<OutboxEntry>, SdkError> {
+    let config = engine.email_config()?;
+    let from = config.from.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    for entry in engine.due_emails(now)? {
+        let attachment = engine
+            .document_bytes(&entry.document, entry.version)?
+            .map(|bytes| {
+                (
+                    entry.attachment.clone(),
+                    mail::mime_of(&entry.attachment).to_string(),
+                    bytes,
+                )
+            });
+        let message = Message {
+            from: from.clone(),
+            to: entry.to.clone(),
+            subject: entry.subject.clone(),
+            html: entry.html.clone(),
+            attachment,
+        };
+        let outcome = transport.send(&config, &message);
+        if let AttemptOutcome::Temporary(e) | AttemptOutcome::Permanent(e) = &outcome {
+            tracing::warn!(document = %entry.document, entry = entry.id, "e-mail attempt: {e}");
+        }
+        out.push(engine.record_attempt(entry.id, now, &outcome)?);
+    }
+    Ok(out)
+}
+
+/// `deliver_emails` at `now` (04 §11.3): queue every approved, never-queued, non-`print`
+/// document approved in [D − `invoice_email_delivery_period`, D] (D = `now`'s date), then
+/// attempt every due entry once ([`deliver_due`]). A document that cannot be queued (no
+/// recipients, a template error) is skipped with a warning and stays `pending`.
+///
+/// # Errors
+/// `email_not_configured`; store errors.
+pub fn deliver_emails(
+    engine: &Engine,
+    templates: &Templates,
+    transport: &mut dyn Transport,
+    now: NaiveDateTime,
+) -> Result<Vec<OutboxEntry>, SdkError> {
+    engine.email_config()?;
+    for doc in engine.documents_to_email(now.date())? {
+        let r = doc.reference();
+        if let Err(e) = send(engine, templates, &r, now, "deliver_emails") {
+            tracing::warn!(document = %r, code = e.code(), "not queued: {e}");
+        }
+    }
+    deliver_due(engine, transport, now)
+}
+
+/// What a run's documents get after the run (04 §3.3 steps 11–12): with `generate_documents`
+/// (the run's, else `system.generate_documents`, default true) each created document without a
+/// stored version is rendered and stored; with `auto_send` / `auto_send_credit_memos` each
+/// approved invoice / memo that was never queued and whose account does not deliver by `print`
+/// is queued (once per document). A document that fails here is logged and left as it is: the
+/// run itself has committed.
+///
+/// # Errors
+/// Store errors only.
+pub fn after_run(
+    engine: &Engine,
+    templates: &Templates,
+    def: &InvoiceRunDef,
+    exec: &RunExecution,
+    on: NaiveDate,
+) -> Result<(), SdkError> {
+    let generate = def.generate_documents.unwrap_or_else(|| {
+        engine
+            .rules()
+            .system
+            .extra
+            .get("generate_documents")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true)
+    });
+    let now = on.and_time(chrono::NaiveTime::MIN);
+    for r in exec.accounts.iter().flat_map(|a| a.documents.iter()) {
+        if generate && engine.document_versions(r)?.is_empty() {
+            if let Err(e) = render_and_store(engine, templates, r, on) {
+                tracing::warn!(document = %r, code = e.code(), "document not rendered: {e}");
+            }
+        }
+        let Some(doc) = engine.document(r)? else {
+            continue;
+        };
+        let wanted = match doc.doc_type {
+            DocType::Invoice => def.auto_send,
+            DocType::CreditMemo => def.auto_send_credit_memos,
+        };
+        if wanted
+            && doc.status == DocStatus::Approved
+            && engine.outbox_of(r)?.is_empty()
+            && !engine.delivers_by_print(&doc)?
+        {
+            if let Err(e) = send(engine, templates, r, now, "auto_send") {
+                tracing::warn!(document = %r, code = e.code(), "not auto-sent: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The definition a run step executed: the rules' run of that name, else the inline step.
+pub fn run_definition(
+    engine: &Engine,
+    name: &str,
+    step: Option<&serde_yaml::Value>,
+) -> Option<InvoiceRunDef> {
+    if let Some(d) = engine
+        .invoice_run_defs()
+        .ok()
+        .and_then(|defs| defs.into_iter().find(|d| d.name == name))
+    {
+        return Some(d);
+    }
+    step.and_then(|v| serde_yaml::from_value(v.clone()).ok())
 }
 
 #[cfg(test)]
@@ -407,7 +726,6 @@ accounts:
     billing_contacts: [ap@acme.test]
     locations:
       - {id: HQ, line1: 1 Main St, city: Springfield, region: IL, postal_code: '62701', country: US}
-  - {id: FANCY, currency: USD, legal_entity: LE, invoice_template: fancy}
 orders:
   - {id: O-1, account: ACME, location: HQ, order_date: 2016-03-01, lines: [{id: L1, product: SETUP, net_price: '250.00', start: 2016-03-01}]}
   - {id: O-2, account: FANCY, order_date: 2016-03-01, lines: [{id: L1, product: SETUP, net_price: '10.00', start: 2016-03-01}]}
@@ -416,6 +734,13 @@ orders:
     fn world(auto_approve: bool) -> Reckon {
         let mut r = Reckon::in_memory();
         r.load_rules_str("rules.yaml", RULES).expect("rules");
+        // A host record, not a rule row: its template reference is checked when it renders
+        // (a rules account naming `fancy` would be refused at load).
+        let fancy: reckon_engine::model::Account = serde_yaml::from_str(
+            "{id: FANCY, currency: USD, legal_entity: LE, invoice_template: fancy}",
+        )
+        .expect("account");
+        r.upsert_account(fancy).expect("upsert");
         r.load_rule_data().expect("records");
         let on = NaiveDate::from_ymd_opt(2016, 3, 31).expect("date");
         for o in ["O-1", "O-2"] {
@@ -468,7 +793,7 @@ orders:
     #[test]
     fn template_lookup_and_its_errors_carry_their_codes() {
         let r = world(true);
-        // The account names a template that is not a built-in (no `templates` rules yet).
+        // The account names a template that is neither a built-in nor a `templates` row.
         let e = r.render("invoice:FANCY#1", Format::Pdf).unwrap_err();
         assert_eq!(e.code(), "unknown_template", "{e}");
         // The location comes before the account: a credit memo template for an invoice.

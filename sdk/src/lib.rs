@@ -23,6 +23,7 @@ pub mod bench_plugins;
 pub mod cli;
 pub mod demo;
 pub mod documents;
+pub mod mail;
 pub mod plugin_test;
 pub mod report;
 pub mod scenario;
@@ -133,8 +134,10 @@ impl Reckon {
     /// Install a validated rule set: load its plugins, then swap both in together.
     pub fn install(&mut self, set: RuleSet) -> Result<&RuleSet, SdkError> {
         let plugins = reckon_plugin_host::load(&set).map_err(SdkError::Rules)?;
+        let templates = documents::templates_of(&set)?;
         self.engine.set_rules(set);
         self.engine.set_callbacks(Arc::new(plugins));
+        self.templates = templates;
         Ok(self.engine.rules())
     }
 
@@ -184,15 +187,65 @@ impl Reckon {
     ///
     /// The template is the first found of the document's `template` (its run's), the location's
     /// and then the account's `invoice_template` / `credit_memo_template`, else the built-in
-    /// `default_invoice` / `default_credit_memo`. Only the built-in templates exist for now: the
-    /// `templates` rule document (04 §2.4) is not loaded yet, so any other name is
-    /// `unknown_template`. Nothing is stored (document versions are not kept yet).
+    /// `default_invoice` / `default_credit_memo`; custom templates come from the `templates`
+    /// rule document (04 §2.4). Nothing is stored ([`Reckon::render_and_store`] keeps a version).
     ///
     /// # Errors
     /// `unknown_invoice` / `unknown_credit_memo` ([`SdkError::Engine`]); `unknown_template`,
     /// `template_kind_mismatch`, `render_failed` ([`SdkError::Document`]).
     pub fn render(&self, reference: &str, format: Format) -> Result<(String, Vec<u8>), SdkError> {
         documents::render(&self.engine, &self.templates, reference, format)
+    }
+
+    /// Render an invoice or credit memo in its format (the preference's `invoice_format`) and
+    /// store it as the document's next version (04 §11.2); the versions are listed by
+    /// [`Engine::document_versions`], the bytes read by [`Engine::document_bytes`].
+    ///
+    /// # Errors
+    /// As [`Reckon::render`].
+    pub fn render_and_store(
+        &self,
+        reference: &str,
+        on: chrono::NaiveDate,
+    ) -> Result<reckon_engine::billing::versions::DocumentVersion, SdkError> {
+        documents::render_and_store(&self.engine, &self.templates, reference, on)
+    }
+
+    /// An invoice run step (04 §12: inline, or a rules run by `name`) at `on`, then its
+    /// documents rendered (`generate_documents`) and auto-sent (`auto_send`) as
+    /// [`documents::after_run`] does.
+    pub fn invoice_run(
+        &self,
+        step: &serde_yaml::Value,
+        on: chrono::NaiveDate,
+    ) -> Result<reckon_engine::billing::RunExecution, SdkError> {
+        let exec = self.engine.invoice_run_step(step, on)?;
+        if let Some(def) = documents::run_definition(&self.engine, &exec.run, Some(step)) {
+            documents::after_run(&self.engine, &self.templates, &def, &exec, on)?;
+        }
+        Ok(exec)
+    }
+
+    /// `send: REF` at `now`: queue an e-mail of an approved document (04 §11.3).
+    ///
+    /// # Errors
+    /// `document_not_approved`, `no_recipients`, `email_not_configured`, template errors.
+    pub fn send(
+        &self,
+        reference: &str,
+        now: chrono::NaiveDateTime,
+    ) -> Result<reckon_engine::billing::outbox::OutboxEntry, SdkError> {
+        documents::send(&self.engine, &self.templates, reference, now, "send")
+    }
+
+    /// One pass of the e-mail worker at `now` over `transport` (04 §11.3): queue the documents
+    /// of the delivery window, then attempt every due entry once.
+    pub fn deliver_emails(
+        &self,
+        transport: &mut dyn mail::Transport,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Vec<reckon_engine::billing::outbox::OutboxEntry>, SdkError> {
+        documents::deliver_emails(&self.engine, &self.templates, transport, now)
     }
 
     /// The engine, for everything else.

@@ -516,6 +516,48 @@ impl Templates {
     }
 }
 
+/// Checks a custom template without registering it (what [`Templates::register`] refuses):
+/// its name is non-empty, has no `#` and is not a built-in's, and its body and subject compile.
+/// Rule loading calls this so a syntax error is reported with the rules, at load.
+///
+/// ```
+/// use reckon_documents::{check_template, Template, TemplateKind};
+/// let ok = Template { name: "t".into(), kind: TemplateKind::Invoice, body: "{{ doc.number }}".into(), subject: None };
+/// assert!(check_template(&ok).is_ok());
+/// let bad = Template { body: "{% if %}".into(), ..ok };
+/// assert_eq!(check_template(&bad).unwrap_err().code(), "invalid_template");
+/// ```
+///
+/// # Errors
+/// `invalid_template` with the template line of a syntax error.
+pub fn check_template(template: &Template) -> Result<(), DocumentError> {
+    let name = template.name.as_str();
+    if BUILT_INS.iter().any(|(builtin, ..)| *builtin == name) {
+        return Err(DocumentError::InvalidTemplate {
+            template: name.to_string(),
+            line: None,
+            message: "built-in templates always exist and cannot be replaced".to_string(),
+        });
+    }
+    if name.is_empty() || name.contains('#') {
+        return Err(DocumentError::InvalidTemplate {
+            template: name.to_string(),
+            line: None,
+            message: "a template name is non-empty and has no `#`".to_string(),
+        });
+    }
+    let probe = Environment::new();
+    probe
+        .template_from_named_str(name, &template.body)
+        .map_err(|e| invalid(name, &e))?;
+    if let Some(subject) = &template.subject {
+        probe
+            .template_from_named_str(&format!("{name}{SUBJECT_SUFFIX}"), subject)
+            .map_err(|e| invalid(name, &e))?;
+    }
+    Ok(())
+}
+
 /// The JSON format: the data model, pretty-printed, with a final newline.
 ///
 /// # Errors

@@ -600,3 +600,37 @@ fn html_to_pdf_survives_odd_input() {
         assert!(text.contains("Zürich 5 € ?"), "{text}");
     }
 }
+
+#[test]
+fn a_statement_renders_as_json_with_its_running_balance() {
+    let templates = Templates::new();
+    let statement = fixture::statement();
+    let bytes = templates
+        .render(
+            "default_statement",
+            TemplateKind::Statement,
+            &statement,
+            Format::Json,
+        )
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let s = &v["statement"];
+    assert_eq!(v["doc"]["document"], "statement");
+    assert_eq!(s["opening_balance"], "250.00");
+    // 250.00 + 1875.44 = 2125.44; − 100.00 = 2025.44 = the closing balance.
+    assert_eq!(s["transactions"][0]["balance"], "2125.44");
+    assert_eq!(s["transactions"][1]["balance"], "2025.44");
+    assert_eq!(s["closing_balance"], "2025.44");
+    assert_eq!(s["open_invoices"][0]["days_past_due"], 0);
+    assert_eq!(s["open_invoices"][0]["due_date"], "2024-03-31");
+    // A statement template is not an invoice template.
+    let e = templates
+        .render(
+            "default_statement",
+            TemplateKind::Invoice,
+            &statement,
+            Format::Html,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "template_kind_mismatch");
+}

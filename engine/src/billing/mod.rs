@@ -12,17 +12,22 @@
 //! - [`forecast`] — the invoice forecast per month of `ready` and status (04 §10).
 //! - [`statement`] — account statements from the ledger (04 §11.1).
 //! - [`tax`] — the document tax step: the built-in table or the `tax` callback (04 §5).
+//! - [`versions`] — stored document versions (04 §11.2): records and bytes the SDK rendered.
+//! - [`outbox`] — the e-mail outbox state machine (04 §11.3); the SDK's worker does the I/O.
 
 pub mod actions;
 pub mod ar;
 mod definition;
 pub mod forecast;
 pub mod lifecycle;
+pub mod outbox;
 pub mod records;
 pub mod run;
 pub mod statement;
 pub mod tax;
 pub(crate) mod tx;
+
+pub mod versions;
 
 pub use records::{Breakup, DocLine, DocStatus, DocType, Document, RunExecution};
 pub use run::{RunOptions, Selected};

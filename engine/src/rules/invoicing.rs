@@ -21,6 +21,8 @@ pub(super) const CHECKED: &[&str] = &[
     "numbering",
     "invoice_runs",
     "aging_buckets",
+    "templates",
+    "accounts",
 ];
 
 /// The built-in templates (04 §2.4: `default_<kind>` always exists) and their kinds.
@@ -333,14 +335,215 @@ pub(super) fn check(rows: &[Row], refs: &References) -> Vec<RuleError> {
             }
         }
         if let Some(t) = &run.template {
-            check_template(t, row, refs, &mut out);
+            check_template(t, "invoice", row, "template", refs, &mut out);
+        }
+    }
+
+    // accounts (and their locations): the five template references (04 §2.4).
+    for row in of("accounts") {
+        let node = &row.2;
+        for (key, kind) in TEMPLATE_KEYS {
+            if let Some(name) = node.get(key).and_then(Node::as_str) {
+                check_template(name, kind, row, key, refs, &mut out);
+            }
+        }
+        for (i, loc) in node
+            .get("locations")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            for (key, kind) in TEMPLATE_KEYS {
+                if loc.get(key).and_then(Node::as_str).is_some() {
+                    let name = loc.get(key).and_then(Node::as_str).unwrap_or_default();
+                    check_template(
+                        name,
+                        kind,
+                        row,
+                        &format!("locations[{i}].{key}"),
+                        refs,
+                        &mut out,
+                    );
+                }
+            }
         }
     }
     out
 }
 
-/// A run's `template:` names a `templates` row or a built-in, of kind `invoice`.
-fn check_template(name: &str, row: &Row, refs: &References, out: &mut Vec<RuleError>) {
+/// The template keys of accounts and locations and the kind each names (04 §2.4, 01).
+pub(crate) const TEMPLATE_KEYS: [(&str, &str); 5] = [
+    ("invoice_template", "invoice"),
+    ("credit_memo_template", "credit_memo"),
+    ("statement_template", "statement"),
+    ("invoice_email_template", "invoice_email"),
+    ("credit_memo_email_template", "credit_memo_email"),
+];
+
+/// Whether a `body` is a file path rather than template text: one line, no blanks, no `{` or
+/// `<`, ending in `.` and an extension of 1–8 letters or digits (`templates/invoice.html`).
+pub(crate) fn body_is_path(body: &str) -> bool {
+    if body.is_empty()
+        || body
+            .chars()
+            .any(|c| c.is_whitespace() || c == '{' || c == '<')
+    {
+        return false;
+    }
+    match body.rsplit_once('.') {
+        Some((stem, ext)) => {
+            !stem.is_empty()
+                && !stem.ends_with('/')
+                && (1..=8).contains(&ext.len())
+                && ext.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+/// The `templates` rows with their bodies read (a path is relative to the file of its row),
+/// each compiled by `reckon-documents`; a syntax error is an `invalid_template` at the
+/// template's line (in the template file, or inside the row's `body`).
+pub(super) fn templates(rows: &[Row]) -> (BTreeMap<String, super::TemplateDef>, Vec<RuleError>) {
+    let mut defs = BTreeMap::new();
+    let mut out = Vec::new();
+    for row in rows.iter().filter(|r| r.0 == "templates") {
+        let (_, file, node, path) = row;
+        let (Some(name), Some(kind), Some(body_node)) = (
+            node.get("name").and_then(Node::as_str),
+            node.get("kind").and_then(Node::as_str),
+            node.get("body"),
+        ) else {
+            continue;
+        };
+        let Some(kind_t) = reckon_documents::TemplateKind::parse(kind) else {
+            continue;
+        };
+        let raw = body_node.as_str().unwrap_or_default().to_string();
+        let subject_node = node.get("subject");
+        let subject = subject_node.and_then(Node::as_str).map(str::to_string);
+        if subject.is_some() && !kind_t.is_email() {
+            out.push(at_field(
+                "bad_value",
+                row,
+                "subject",
+                format!("a subject on a {kind} template"),
+                "a subject only on e-mail kinds (invoice_email, credit_memo_email)".into(),
+            ));
+            continue;
+        }
+        let (body, body_file) = if body_is_path(&raw) {
+            let base = std::path::Path::new(file.as_str())
+                .parent()
+                .unwrap_or(std::path::Path::new("."));
+            let full = base.join(&raw);
+            match std::fs::read_to_string(&full) {
+                Ok(text) => (text, Some(full.display().to_string())),
+                Err(e) => {
+                    out.push(at_field(
+                        "invalid_template",
+                        row,
+                        "body",
+                        format!("template file `{}` cannot be read: {e}", full.display()),
+                        "template text, or the path of a readable template file relative to this rule file".into(),
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            (raw.clone(), None)
+        };
+        let t = reckon_documents::Template {
+            name: name.to_string(),
+            kind: kind_t,
+            body: body.clone(),
+            subject: subject.clone(),
+        };
+        let body_only = reckon_documents::Template {
+            subject: None,
+            ..t.clone()
+        };
+        let (failure, in_subject) = match reckon_documents::check_template(&body_only) {
+            Err(e) => (Some(e), false),
+            Ok(()) => (reckon_documents::check_template(&t).err(), true),
+        };
+        if let Some(e) = failure {
+            let line = e.line();
+            let message = e.to_string();
+            let allowed =
+                "a template that compiles (Jinja2, the minijinja dialect; 04 §2.4)".to_string();
+            let err = match (&body_file, in_subject) {
+                (_, true) => {
+                    let at = subject_node.unwrap_or(node);
+                    RuleError::at(
+                        "invalid_template",
+                        file,
+                        at,
+                        format!("{path}.subject"),
+                        message,
+                        allowed,
+                    )
+                }
+                (Some(tf), false) => RuleError {
+                    code: "invalid_template",
+                    file: tf.clone(),
+                    pos: crate::yaml::Pos {
+                        line: line.unwrap_or(1),
+                        col: 1,
+                    },
+                    path: format!("{path}.body"),
+                    found: message,
+                    allowed,
+                },
+                (None, false) => {
+                    let mut pos = body_node.pos;
+                    if let Some(l) = line {
+                        if body.contains('\n') {
+                            // A block scalar: the node is positioned at its first text line.
+                            pos.line += l.saturating_sub(1);
+                        }
+                    }
+                    let mut err = RuleError::at(
+                        "invalid_template",
+                        file,
+                        body_node,
+                        format!("{path}.body"),
+                        message,
+                        allowed,
+                    );
+                    err.pos = pos;
+                    err
+                }
+            };
+            out.push(err);
+            continue;
+        }
+        defs.insert(
+            name.to_string(),
+            super::TemplateDef {
+                name: name.to_string(),
+                kind: kind.to_string(),
+                body,
+                subject,
+                file: file.clone(),
+                pos: node.pos,
+                body_file,
+            },
+        );
+    }
+    (defs, out)
+}
+
+/// A reference at `field` of `row` names a `templates` row or a built-in, of kind `expected`.
+fn check_template(
+    name: &str,
+    expected: &str,
+    row: &Row,
+    field: &str,
+    refs: &References,
+    out: &mut Vec<RuleError>,
+) {
     let (kind, whence) = match refs.templates.get(name) {
         Some((kind, file, node, i)) => (
             kind.clone(),
@@ -353,7 +556,7 @@ fn check_template(name: &str, row: &Row, refs: &References, out: &mut Vec<RuleEr
                 out.push(at_field(
                     "unknown_template",
                     row,
-                    "template",
+                    field,
                     format!("template `{name}`"),
                     format!(
                         "a name from templates or a built-in template ({})",
@@ -365,13 +568,22 @@ fn check_template(name: &str, row: &Row, refs: &References, out: &mut Vec<RuleEr
         },
     };
     match kind.as_deref() {
-        Some("invoice") | None => {}
+        None => {}
+        Some(k) if k == expected => {}
         Some(k) => out.push(at_field(
             "template_kind_mismatch",
             row,
-            "template",
+            field,
             format!("template `{name}` of kind {k} ({whence})"),
-            "an invoice template (kind: invoice)".into(),
+            format!(
+                "{} {} template (kind: {expected})",
+                if expected.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
+                expected.replace('_', " ")
+            ),
         )),
     }
 }
@@ -544,7 +756,7 @@ templates:
     body: \"Invoice {{ number }}\"
   - name: memo
     kind: credit_memo
-    body: memo.html
+    body: memo
 invoice_runs:
   - name: SEND
     process_through: 2016-03-31
@@ -733,5 +945,105 @@ invoice_runs:
                     .join("\n")
             );
         }
+    }
+
+    #[test]
+    fn templates_compile_at_load_and_references_name_their_kind() {
+        let dir = tempfile_dir();
+        std::fs::write(dir.join("good.html"), "<p>{{ doc.number }}</p>\n").expect("write");
+        std::fs::write(dir.join("bad.html"), "<p>ok</p>\n<p>{% for x in %}</p>\n").expect("write");
+        let rules = "templates:
+  - {name: inline_ok, kind: invoice, body: \"<p>{{ doc.number }}</p>\"}
+  - {name: from_file, kind: credit_memo, body: good.html}
+  - {name: broken_inline, kind: invoice, body: \"{% if %}\"}
+  - name: broken_block
+    kind: statement
+    body: |
+      <p>line one</p>
+      {% if %}x{% endif %}
+  - {name: bad_file, kind: invoice, body: bad.html}
+  - {name: missing_file, kind: invoice, body: nowhere.html}
+  - {name: mail, kind: invoice_email, body: \"<p>Hi</p>\", subject: \"Invoice {{ doc.number \"}
+  - {name: subject_on_doc, kind: invoice, body: x, subject: y}
+accounts:
+  - id: ACME
+    invoice_template: from_file
+    credit_memo_template: nobody
+    invoice_email_template: mail
+    locations:
+      - {id: HQ, statement_template: inline_ok}
+";
+        let file = dir.join("rules.yaml");
+        std::fs::write(&file, rules).expect("write");
+        let e = match load_dir(&dir) {
+            Ok(_) => Vec::new(),
+            Err(e) => e,
+        };
+        let file = file.display().to_string();
+        let bad = dir.join("bad.html").display().to_string();
+        let mut got: Vec<(&str, String, &str, usize)> = e
+            .iter()
+            .map(|x| (x.code, x.file.clone(), x.path.as_str(), x.pos.line))
+            .collect();
+        got.sort();
+        let mut want = vec![
+            ("invalid_template", file.clone(), "templates[2].body", 4),
+            // A block scalar's text starts on the line after `|`: template line 2 is file line 9.
+            ("invalid_template", file.clone(), "templates[3].body", 9),
+            ("invalid_template", bad.clone(), "templates[4].body", 2),
+            ("invalid_template", file.clone(), "templates[5].body", 11),
+            ("invalid_template", file.clone(), "templates[6].subject", 12),
+            ("bad_value", file.clone(), "templates[7].subject", 13),
+            (
+                "unknown_template",
+                file.clone(),
+                "accounts[0].credit_memo_template",
+                17,
+            ),
+            (
+                "template_kind_mismatch",
+                file.clone(),
+                "accounts[0].invoice_template",
+                16,
+            ),
+            (
+                "template_kind_mismatch",
+                file.clone(),
+                "accounts[0].locations[0].statement_template",
+                20,
+            ),
+        ];
+        want.sort();
+        assert_eq!(got, want, "{e:#?}");
+        // `mail` has a subject error of its own; the reference to it (right kind) is not reported.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_loaded_template_keeps_its_text() {
+        let set = load_str(
+            "r.yaml",
+            "templates:\n  - {name: t, kind: invoice_email, body: \"<p>{{ doc.number }}</p>\", subject: \"Inv {{ doc.number }}\"}\n",
+        )
+        .expect("rules");
+        let t = &set.templates["t"];
+        assert_eq!(t.body, "<p>{{ doc.number }}</p>");
+        assert_eq!(t.subject.as_deref(), Some("Inv {{ doc.number }}"));
+        assert_eq!(t.kind, "invoice_email");
+        assert!(t.body_file.is_none());
+        assert!(super::body_is_path("templates/invoice.html"));
+        assert!(!super::body_is_path("Thank you."));
+        assert!(!super::body_is_path("<p>a.html</p>"));
+        assert!(!super::body_is_path("see invoice.html"));
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let d = std::env::temp_dir().join(format!("reckon-templates-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
     }
 }

@@ -13,7 +13,7 @@ use reckon_engine::money::minor_units;
 use reckon_engine::schema::{opt, parse_decimal, req, Finding, Ty};
 use reckon_engine::schema_tables::INVOICE_RUN;
 use reckon_engine::yaml::Node;
-use reckon_engine::{Code, Engine, EngineError};
+use reckon_engine::{Engine, EngineError};
 
 /// The action steps this module owns.
 pub(super) const ACTIONS: &[&str] = &[
@@ -224,7 +224,7 @@ pub(super) enum Action {
     CancelCreditMemo(String),
     Delete(String),
     CreditMemo(serde_yaml::Value),
-    /// Render the document as PDF in memory (04 §11.2); the bytes are discarded.
+    /// Render the document in its format and store a new version (04 §11.2).
     Render(String),
     SplitInvoice(serde_yaml::Value),
     Regenerate(String),
@@ -515,14 +515,14 @@ pub(super) fn own_date(a: &Action) -> Option<NaiveDate> {
 /// Run one invoicing step at `clock`.
 pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(), EngineError> {
     match a {
-        Action::InvoiceRun(v) => engine.invoice_run_step(v, clock).map(|_| ()),
-        Action::RunScheduled(_) => engine.run_scheduled(clock).map(|_| ()),
+        Action::InvoiceRun(v) => super::documents::invoice_run(engine, v, clock),
+        Action::RunScheduled(_) => super::documents::run_scheduled(engine, clock),
         Action::Preview(v) => engine.preview(v, clock).map(|_| ()),
         Action::Approve(r) => engine.approve(r, clock).map(|_| ()),
         Action::CancelInvoice(r) => engine.cancel_invoice(r, clock).map(|_| ()),
         Action::CancelCreditMemo(r) => engine.cancel_credit_memo(r, clock).map(|_| ()),
         Action::Delete(r) => engine.delete_document(r),
-        Action::Render(r) => render(engine, r),
+        Action::Render(r) => super::documents::render_step(engine, r, clock),
         Action::SplitInvoice(v) => {
             let lines: Vec<u32> = v
                 .get("lines")
@@ -621,35 +621,6 @@ fn adhoc_request(v: &serde_yaml::Value) -> AdhocRequest {
     }
 }
 
-/// The `render` step: the document as PDF, built and dropped. A document error becomes a refusal
-/// with its code (`unknown_template`, `template_kind_mismatch`, `render_failed`).
-fn render(engine: &Engine, reference: &str) -> Result<(), EngineError> {
-    let templates = reckon_documents::Templates::new();
-    match crate::documents::render(engine, &templates, reference, reckon_documents::Format::Pdf) {
-        Ok(_) => Ok(()),
-        Err(crate::SdkError::Engine(e)) => Err(e),
-        Err(crate::SdkError::Document(e)) => {
-            let code = match e.code() {
-                "unknown_template" => Code::UnknownTemplate,
-                "template_kind_mismatch" => Code::TemplateKindMismatch,
-                _ => Code::RenderFailed,
-            };
-            Err(EngineError::refused(
-                code,
-                reference,
-                "template",
-                e.to_string(),
-            ))
-        }
-        Err(e) => Err(EngineError::refused(
-            Code::RenderFailed,
-            reference,
-            "document",
-            e.to_string(),
-        )),
-    }
-}
-
 /// A JSON value as a table cell (`null` → empty, as the YAML `~` / `null` reads).
 fn json_cell(v: Option<&serde_json::Value>) -> String {
     match v {
@@ -711,7 +682,13 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                         .iter()
                         .map(|d| {
                             let json = serde_json::to_value(d).unwrap_or_default();
-                            columns.iter().map(|c| doc_cell(d, &json, c)).collect()
+                            columns
+                                .iter()
+                                .map(|c| {
+                                    super::documents::doc_cell(engine, d, c)
+                                        .unwrap_or_else(|| doc_cell(d, &json, c))
+                                })
+                                .collect()
                         })
                         .collect();
                     let sc = docs.first().map_or(2, |d| scale(&d.currency));

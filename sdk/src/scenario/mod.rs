@@ -1,6 +1,7 @@
 //! Scenario files (spec 08): parse, validate with positions, run on a fresh store, report.
 
 mod billing;
+mod documents;
 mod receivables;
 
 use chrono::NaiveDate;
@@ -87,6 +88,7 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("aging", Ty::Any, "05 §5 A/R aging as of a date"),
     opt("dso", Ty::Any, "05 §6 DSO over a period"),
     opt("summary", Ty::Any, "05 §7 the account billing summary"),
+    opt("outbox", Ty::Any, "04 §12"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -105,9 +107,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("unrate_usage", "03"),
     ("retry_usage", "03"),
     ("complete_milestone", "03"),
-    ("send", "04"),
-    ("deliver_emails", "04"),
-    ("mail_sink", "04"),
     ("wallet", "05"),
     ("late_fees", "05"),
     ("cancel_late_fee", "05"),
@@ -151,6 +150,9 @@ const STEPS: &[&str] = &[
     "unapply",
     "refund",
     "write_off",
+    "send",
+    "deliver_emails",
+    "mail_sink",
 ];
 
 /// A validation error in a scenario file.
@@ -214,6 +216,7 @@ enum Step {
     Activate(String),
     Billing(billing::Action),
     Receivables(receivables::Action),
+    Documents(documents::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -235,6 +238,7 @@ enum Expectation {
     },
     Billing(billing::Check),
     Receivables(receivables::Check),
+    Documents(documents::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -480,7 +484,10 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         out.last(),
                         Some((
                             _,
-                            Step::Activate(_) | Step::Billing(_) | Step::Receivables(_)
+                            Step::Activate(_)
+                                | Step::Billing(_)
+                                | Step::Receivables(_)
+                                | Step::Documents(_)
                         ))
                     )
                 {
@@ -523,7 +530,18 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Receivables),
                 );
+                exps.extend(
+                    documents::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Documents),
+                );
                 out.push((n, Step::Expect(exps)));
+            }
+            a if documents::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Documents(documents::parse_action(a, v, &path, &mut findings)),
+                ));
             }
             a if billing::ACTIONS.contains(&a) => {
                 out.push((
@@ -593,6 +611,7 @@ impl Scenario {
         for o in self.rules.orders.iter().chain(&self.orders) {
             setup(&format!("order {}", o.id), engine.submit_order(o.clone()));
         }
+        let mut mail = documents::Context::default();
         let mut last: Option<(usize, String, Result<(), EngineError>)> = None;
         let check_unclaimed = |last: &mut Option<(usize, String, Result<(), EngineError>)>,
                                mismatches: &mut Vec<Mismatch>| {
@@ -628,6 +647,14 @@ impl Scenario {
                     }
                     let r = receivables::execute(&engine, a, clock);
                     last = Some((*n, receivables::describe(a), r));
+                }
+                Step::Documents(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = documents::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    let r = documents::execute(&engine, &mut mail, a, clock);
+                    last = Some((*n, documents::describe(a), r));
                 }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
@@ -721,6 +748,7 @@ impl Scenario {
             }
             Expectation::Billing(c) => billing::check(engine, n, c, out),
             Expectation::Receivables(c) => receivables::check(engine, n, c, out),
+            Expectation::Documents(c) => documents::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {

@@ -3,6 +3,7 @@
 mod billing;
 mod cli;
 mod durability;
+mod email;
 mod garbled;
 mod plugins;
 mod properties;
