@@ -3,7 +3,7 @@
 //! `regenerate`, `adhoc_invoice`, `credit_and_rebill`; expectations `invoices`,
 //! `invoice_lines`, `credit_memos`, `run`, `preview`, `ledger`.
 
-use super::{compare_table, table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
+use super::{checked_table, compare_table, table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
 use chrono::NaiveDate;
 use reckon_engine::billing::actions::{AdhocLine, AdhocRequest, RebillRequest};
 use reckon_engine::billing::lifecycle::{CreditLine, CreditRequest};
@@ -343,9 +343,9 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
         ("invoices", DocType::Invoice),
         ("credit_memos", DocType::CreditMemo),
     ] {
-        if let Some(t) = v.get(key) {
-            TABLE_BY_ACCOUNT.check(t, &format!("{path}.{key}"), findings);
-            let (columns, rows, first) = table(t, &format!("{path}.{key}"), findings);
+        if let Some((t, columns, rows, first)) =
+            checked_table(v, key, &TABLE_BY_ACCOUNT, path, findings)
+        {
             out.push(Check::Documents {
                 doc_type,
                 account: t.get("account").map(text).unwrap_or_default(),
@@ -355,9 +355,9 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             });
         }
     }
-    if let Some(t) = v.get("invoice_lines") {
-        TABLE_BY_INVOICE.check(t, &format!("{path}.invoice_lines"), findings);
-        let (columns, rows, first) = table(t, &format!("{path}.invoice_lines"), findings);
+    if let Some((t, columns, rows, first)) =
+        checked_table(v, "invoice_lines", &TABLE_BY_INVOICE, path, findings)
+    {
         out.push(Check::Lines {
             document: t.get("invoice").map(text).unwrap_or_default(),
             columns,
@@ -365,9 +365,9 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             first,
         });
     }
-    if let Some(t) = v.get("preview") {
-        PREVIEW_TABLE.check(t, &format!("{path}.preview"), findings);
-        let (columns, rows, first) = table(t, &format!("{path}.preview"), findings);
+    if let Some((_, columns, rows, first)) =
+        checked_table(v, "preview", &PREVIEW_TABLE, path, findings)
+    {
         out.push(Check::Preview {
             columns,
             rows,
@@ -401,9 +401,8 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             tables,
         });
     }
-    if let Some(t) = v.get("forecast") {
-        FORECAST.check(t, &format!("{path}.forecast"), findings);
-        let (columns, rows, first) = table(t, &format!("{path}.forecast"), findings);
+    if let Some((t, columns, rows, first)) = checked_table(v, "forecast", &FORECAST, path, findings)
+    {
         let month = |k: &str| {
             t.get(k)
                 .map(text)
@@ -424,9 +423,7 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             first,
         });
     }
-    if let Some(t) = v.get("ledger") {
-        LEDGER.check(t, &format!("{path}.ledger"), findings);
-        let (columns, rows, first) = table(t, &format!("{path}.ledger"), findings);
+    if let Some((t, columns, rows, first)) = checked_table(v, "ledger", &LEDGER, path, findings) {
         out.push(Check::Ledger {
             account: t.get("account").map(text).unwrap_or_default(),
             columns,

@@ -8,7 +8,7 @@
 //! once. An entry retried after `retry_minutes` is due `m` minutes after its attempt, so on this
 //! clock it is attempted by the first `deliver_emails` on a later date (decision 68).
 
-use super::{compare_table, table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
+use super::{checked_table, compare_table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
 use crate::documents as docs;
 use crate::mail::MemorySink;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -120,9 +120,7 @@ pub(super) fn parse_action(
 /// Validate and parse the documents keys of an `expect:` map.
 pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) -> Vec<Check> {
     let mut out = Vec::new();
-    if let Some(t) = v.get("outbox") {
-        OUTBOX.check(t, &format!("{path}.outbox"), findings);
-        let (columns, rows, first) = table(t, &format!("{path}.outbox"), findings);
+    if let Some((_, columns, rows, first)) = checked_table(v, "outbox", &OUTBOX, path, findings) {
         out.push(Check::Outbox {
             columns,
             rows,

@@ -412,6 +412,25 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
     })
 }
 
+/// A table expectation's node with its `columns`, `rows` and `first`.
+pub(crate) type TableParts<'a> = (&'a Node, Vec<String>, Vec<Vec<String>>, Option<usize>);
+
+/// The table expectation under `key` of an `expect:` map, checked against `ty` (findings at
+/// `path.key`), with its parts; `None` when the key is absent.
+pub(crate) fn checked_table<'a>(
+    v: &'a Node,
+    key: &str,
+    ty: &Ty,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<TableParts<'a>> {
+    let t = v.get(key)?;
+    let at = format!("{path}.{key}");
+    ty.check(t, &at, findings);
+    let (columns, rows, first) = table(t, &at, findings);
+    Some((t, columns, rows, first))
+}
+
 /// The `columns`, `rows` and `first` of a table expectation; a row whose cell count differs from
 /// the columns' is a finding at that row.
 pub(crate) fn table(

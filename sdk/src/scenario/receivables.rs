@@ -2,7 +2,7 @@
 //! `apply`, `unapply`, `refund`, `write_off`; expectations `balance` (an invoice's, or an
 //! account's) and `payments`.
 
-use super::{compare_table, table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
+use super::{checked_table, compare_table, text, Mismatch, TABLE_FIRST, TABLE_ROWS};
 use chrono::NaiveDate;
 use reckon_engine::billing::{DocStatus, DocType};
 use reckon_engine::dates::parse_date;
@@ -237,9 +237,7 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
             fields,
         });
     }
-    if let Some(t) = v.get("aging") {
-        AGING.check(t, &format!("{path}.aging"), findings);
-        let (columns, rows, first) = table(t, &format!("{path}.aging"), findings);
+    if let Some((t, columns, rows, first)) = checked_table(v, "aging", &AGING, path, findings) {
         out.push(Check::Aging {
             v: t.to_value(),
             columns,
@@ -255,9 +253,8 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
         DSO.check(t, &format!("{path}.dso"), findings);
         out.push(Check::Dso(t.to_value()));
     }
-    if let Some(t) = v.get("payments") {
-        PAYMENTS.check(t, &format!("{path}.payments"), findings);
-        let (columns, rows, first) = table(t, &format!("{path}.payments"), findings);
+    if let Some((t, columns, rows, first)) = checked_table(v, "payments", &PAYMENTS, path, findings)
+    {
         out.push(Check::Payments {
             account: t.get("account").map(text).unwrap_or_default(),
             columns,
