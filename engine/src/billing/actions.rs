@@ -3,11 +3,11 @@
 //! nothing.
 
 use super::definition::run_options;
-use super::lifecycle::Approval;
+use super::lifecycle::{schedule_key_of, Approval};
 use super::records::{keys, DocLine, DocStatus, DocType, Document, RunExecution};
 use super::run::{next_seq, stage_document, Cand, Failed, RunOptions};
 use super::tx::Tx;
-use crate::engine::{key, schedule_key, split_line_ref, Engine, Schedule, ScheduleStatus};
+use crate::engine::{key, split_line_ref, Engine, Schedule, ScheduleStatus};
 use crate::error::{Code, EngineError, Result};
 use crate::invoicing::model::InvoiceRunDef;
 use crate::money::{minor_units, round};
@@ -102,13 +102,6 @@ fn need_draft(doc: &Document) -> Result<()> {
         "status",
         "only drafts can be split or regenerated",
     ))
-}
-
-/// The store key of a schedule id `O-1/L1#3`.
-fn schedule_key_of(id: &str) -> Option<Vec<u8>> {
-    let (line_ref, seq) = id.rsplit_once('#')?;
-    let (order, line) = split_line_ref(line_ref)?;
-    Some(schedule_key(order, line, seq.parse().ok()?))
 }
 
 /// The line's amount after discount, rounded to the currency.
@@ -296,32 +289,10 @@ impl Engine {
         }))
     }
 
-    /// Cancel a draft or a never-rebilled document as part of an action: live schedules return
-    /// to `pending_billing`, unlinked.
+    /// Live schedules of `doc` return to `pending_billing`, unlinked (part of an action);
+    /// returns their ids.
     fn release_schedules(&self, tx: &mut Tx<'_>, doc: &Document) -> Result<Vec<String>> {
-        let mut live = Vec::new();
-        for l in &doc.lines {
-            let Some(id) = l.schedule.as_deref() else {
-                continue;
-            };
-            let Some(k) = schedule_key_of(id) else {
-                continue;
-            };
-            let Some(mut s) = tx.get::<Schedule>(&k)? else {
-                continue;
-            };
-            if matches!(
-                s.status,
-                ScheduleStatus::Superseded | ScheduleStatus::Cancelled
-            ) {
-                continue;
-            }
-            s.status = ScheduleStatus::PendingBilling;
-            s.invoice = None;
-            tx.put(k, &s);
-            live.push(id.to_string());
-        }
-        Ok(live)
+        self.set_schedule_status(tx, doc, ScheduleStatus::PendingBilling, false)
     }
 
     /// 04 §8.1 regenerate: the draft is cancelled (`replaced_by`); its schedules that are not

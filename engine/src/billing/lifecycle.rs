@@ -303,27 +303,22 @@ impl Engine {
     }
 
     /// Schedules of `doc`'s lines → `to`, linked to it when `billed`, unlinked otherwise. Only
-    /// live schedules move (superseded and cancelled ones keep their status, 03 A.6).
-    fn set_schedule_status(
+    /// live schedules move (superseded and cancelled ones keep their status, 03 A.6); returns
+    /// the ids of those that moved.
+    pub(crate) fn set_schedule_status(
         &self,
         tx: &mut Tx<'_>,
         doc: &Document,
         to: ScheduleStatus,
         billed: bool,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         let r = doc.reference();
+        let mut moved = Vec::new();
         for l in &doc.lines {
             let Some(id) = &l.schedule else { continue };
-            let Some((line_ref, seq)) = id.rsplit_once('#') else {
+            let Some(k) = schedule_key_of(id) else {
                 continue;
             };
-            let Some((order, line)) = split_line_ref(line_ref) else {
-                continue;
-            };
-            let Ok(seq) = seq.parse::<u32>() else {
-                continue;
-            };
-            let k = schedule_key(order, line, seq);
             let Some(mut s) = tx.get::<Schedule>(&k)? else {
                 continue;
             };
@@ -336,8 +331,9 @@ impl Engine {
             s.status = to;
             s.invoice = billed.then(|| r.clone());
             tx.put(k, &s);
+            moved.push(id.clone());
         }
-        Ok(())
+        Ok(moved)
     }
 
     /// Cancel an invoice (04 §8): drafts always; approved ones only while nothing is applied.
@@ -643,6 +639,13 @@ pub(crate) fn memo_of(
     };
     memo.recompute_totals();
     memo
+}
+
+/// The store key of a schedule id `O-1/L1#3`.
+pub(crate) fn schedule_key_of(id: &str) -> Option<Vec<u8>> {
+    let (line_ref, seq) = id.rsplit_once('#')?;
+    let (order, line) = split_line_ref(line_ref)?;
+    Some(schedule_key(order, line, seq.parse().ok()?))
 }
 
 fn status_word(s: DocStatus) -> &'static str {
