@@ -327,6 +327,19 @@ impl Engine {
         self.get(&key(&["acct", id]))
     }
 
+    /// Read an account that a request names; a missing one is refused with `unknown_account`
+    /// naming `record` and its `account` field.
+    pub fn known_account(&self, id: &str, record: &str) -> Result<Account> {
+        self.account(id)?.ok_or_else(|| {
+            EngineError::refused(
+                Code::UnknownAccount,
+                record,
+                "account",
+                format!("no account `{id}`"),
+            )
+        })
+    }
+
     /// Every stored account's id, in id order.
     pub fn account_ids(&self) -> Result<Vec<String>> {
         let prefix = key(&["acct", ""]);

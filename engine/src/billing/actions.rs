@@ -378,14 +378,7 @@ impl Engine {
     /// 04 §8.1 ad-hoc invoice: manual lines, taxed by product, then the normal lifecycle.
     pub fn adhoc_invoice(&self, req: &AdhocRequest, on: NaiveDate) -> Result<Document> {
         let record = format!("adhoc invoice for {}", req.account);
-        let account = self.account(&req.account)?.ok_or_else(|| {
-            refused(
-                Code::UnknownAccount,
-                &record,
-                "account",
-                format!("no account `{}`", req.account),
-            )
-        })?;
+        let account = self.known_account(&req.account, &record)?;
         if let Some(c) = req.currency.as_deref().filter(|c| *c != account.currency) {
             return Err(refused(
                 Code::CurrencyMismatch,

@@ -186,14 +186,7 @@ impl Engine {
             .remove("account")
             .and_then(|a| a.as_str().map(str::to_string))
             .ok_or_else(|| invalid("preview", "account", "a preview needs an account"))?;
-        if self.account(&account)?.is_none() {
-            return Err(EngineError::refused(
-                Code::UnknownAccount,
-                "preview",
-                "account",
-                format!("no account `{account}`"),
-            ));
-        }
+        self.known_account(&account, "preview")?;
         m.entry("name".into()).or_insert_with(|| "preview".into());
         let def: InvoiceRunDef = serde_yaml::from_value(serde_yaml::Value::Mapping(m))
             .map_err(|e| invalid("preview", "", e.to_string()))?;

@@ -95,14 +95,7 @@ impl Engine {
             ));
         }
         if let Some(a) = &q.account {
-            if self.account(a)?.is_none() {
-                return Err(EngineError::refused(
-                    Code::UnknownAccount,
-                    "forecast",
-                    "account",
-                    format!("no account `{a}`"),
-                ));
-            }
+            self.known_account(a, "forecast")?;
         }
         let mut months: BTreeMap<(i32, u32), ForecastMonth> = BTreeMap::new();
         let (mut y, mut m) = q.from;

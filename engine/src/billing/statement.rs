@@ -102,14 +102,7 @@ impl Engine {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let record = format!("statement of {account}");
-        let acct = self.account(account)?.ok_or_else(|| {
-            EngineError::refused(
-                Code::UnknownAccount,
-                &record,
-                "account",
-                format!("no account `{account}`"),
-            )
-        })?;
+        let acct = self.known_account(account, &record)?;
         let txns = self.ar_transactions(account)?;
         let from = match from {
             Some(f) => f,

@@ -454,14 +454,7 @@ impl Engine {
     /// returns the stored payment and changes nothing; with other fields it is refused.
     pub fn payment(&self, req: &PaymentRequest, on: NaiveDate) -> Result<Payment> {
         let record = format!("payment of {}", req.account);
-        let account = self.account(&req.account)?.ok_or_else(|| {
-            refused(
-                Code::UnknownAccount,
-                &record,
-                "account",
-                format!("no account `{}`", req.account),
-            )
-        })?;
+        let account = self.known_account(&req.account, &record)?;
         if req.amount <= Decimal::ZERO {
             return Err(refused(
                 Code::AmountNotPositive,

@@ -4,7 +4,7 @@
 
 use crate::billing::records::{DocStatus, DocType};
 use crate::engine::{key, Asset, Engine, Schedule, ScheduleStatus, ScheduleType};
-use crate::error::{Code, EngineError, Result};
+use crate::error::Result;
 use crate::model::PriceType;
 use crate::money::{minor_units, round};
 use crate::schedule::Price;
@@ -43,14 +43,7 @@ pub struct AccountSummary {
 impl Engine {
     /// 05 §7 for one account as of `as_of`.
     pub fn account_summary(&self, account: &str, as_of: NaiveDate) -> Result<AccountSummary> {
-        let acct = self.account(account)?.ok_or_else(|| {
-            EngineError::refused(
-                Code::UnknownAccount,
-                "summary",
-                "account",
-                format!("no account `{account}`"),
-            )
-        })?;
+        let acct = self.known_account(account, "summary")?;
         let scale = minor_units(&acct.currency).unwrap_or(2);
         let rounding = self.rounding_of(account)?;
         // Balances as of the date, from the ledger.
