@@ -92,6 +92,19 @@ fn refused(code: Code, record: &str, field: &str, message: impl Into<String>) ->
     EngineError::refused(code, record, field, message)
 }
 
+/// `amount_not_positive` unless `amount > 0`, naming `record`'s `amount`.
+fn positive(amount: Decimal, record: &str) -> Result<()> {
+    if amount > Decimal::ZERO {
+        return Ok(());
+    }
+    Err(refused(
+        Code::AmountNotPositive,
+        record,
+        "amount",
+        format!("{amount} is not a positive amount"),
+    ))
+}
+
 fn payment_key(account: &str, seq: u32) -> Vec<u8> {
     let mut k = key(&["pay", account, ""]);
     k.extend_from_slice(&seq.to_be_bytes());
@@ -304,13 +317,8 @@ impl Engine {
             ));
         }
         let unapplied = source.unapplied();
-        if let Some(a) = amount.filter(|a| *a <= Decimal::ZERO) {
-            return Err(refused(
-                Code::AmountNotPositive,
-                &sr,
-                "amount",
-                format!("{a} is not positive"),
-            ));
+        if let Some(a) = amount {
+            positive(a, &sr)?;
         }
         let amount = amount.unwrap_or_else(|| unapplied.min(invoice.balance));
         if amount > invoice.balance {
@@ -455,14 +463,7 @@ impl Engine {
     pub fn payment(&self, req: &PaymentRequest, on: NaiveDate) -> Result<Payment> {
         let record = format!("payment of {}", req.account);
         let account = self.known_account(&req.account, &record)?;
-        if req.amount <= Decimal::ZERO {
-            return Err(refused(
-                Code::AmountNotPositive,
-                &record,
-                "amount",
-                format!("{} is not a positive amount", req.amount),
-            ));
-        }
+        positive(req.amount, &record)?;
         if let Some(c) = req.currency.as_deref().filter(|c| *c != account.currency) {
             return Err(refused(
                 Code::CurrencyMismatch,
@@ -587,14 +588,7 @@ impl Engine {
                 }
             }
             let amount = amount.unwrap_or(applied);
-            if amount <= Decimal::ZERO {
-                return Err(refused(
-                    Code::AmountNotPositive,
-                    &sr,
-                    "amount",
-                    format!("{amount} is not positive"),
-                ));
-            }
+            positive(amount, &sr)?;
             if amount > applied {
                 return Err(refused(
                     Code::UnapplyExceedsApplied,
@@ -636,14 +630,7 @@ impl Engine {
         self.receivables(|_, tx| {
             let mut s = load_source(tx, source)?;
             let sr = s.reference();
-            if amount <= Decimal::ZERO {
-                return Err(refused(
-                    Code::AmountNotPositive,
-                    &sr,
-                    "amount",
-                    format!("{amount} is not positive"),
-                ));
-            }
+            positive(amount, &sr)?;
             let unapplied = s.unapplied();
             if amount > unapplied {
                 return Err(refused(
@@ -692,14 +679,7 @@ impl Engine {
                 ));
             }
             let amount = amount.unwrap_or(inv.balance);
-            if amount <= Decimal::ZERO {
-                return Err(refused(
-                    Code::AmountNotPositive,
-                    &ir,
-                    "amount",
-                    format!("{amount} is not positive"),
-                ));
-            }
+            positive(amount, &ir)?;
             if amount > inv.balance {
                 return Err(refused(
                     Code::WriteOffExceedsBalance,
