@@ -138,6 +138,28 @@ pub enum Code {
     BadPeriod,
     /// A payment or credit memo ref is unknown (05).
     UnknownSource,
+    /// A wallet id is unknown, or the account's wallet is ambiguous (05 §3).
+    UnknownWallet,
+    /// A wallet or late-fee policy name is unknown (05).
+    UnknownPolicy,
+    /// The account already has a wallet with this id.
+    WalletExists,
+    /// The wallet is terminated or expired.
+    WalletNotActive,
+    /// A removal exceeds the wallet's funds.
+    WalletInsufficientFunds,
+    /// A wallet's currency is not its account's.
+    WalletCurrencyMismatch,
+    /// A wallet policy is inconsistent (05 §3.1).
+    BadWalletPolicy,
+    /// A late-fee policy is inconsistent (05 §4.1).
+    BadLateFeePolicy,
+    /// The late-fee line does not exist (05 §4.3).
+    LateFeeNotFound,
+    /// The late-fee line was already waived (05 §4.3).
+    LateFeeAlreadyCancelled,
+    /// A transaction is effective inside a closed accounting period (05 §1.5).
+    PeriodClosed,
     /// An amount is not positive (05).
     AmountNotPositive,
     /// The external id names a payment with other fields.
@@ -232,6 +254,17 @@ impl Code {
             Code::BadAgingBuckets => "bad_aging_buckets",
             Code::BadPeriod => "bad_period",
             Code::UnknownSource => "unknown_source",
+            Code::UnknownWallet => "unknown_wallet",
+            Code::UnknownPolicy => "unknown_policy",
+            Code::WalletExists => "wallet_exists",
+            Code::WalletNotActive => "wallet_not_active",
+            Code::WalletInsufficientFunds => "wallet_insufficient_funds",
+            Code::WalletCurrencyMismatch => "wallet_currency_mismatch",
+            Code::BadWalletPolicy => "bad_wallet_policy",
+            Code::BadLateFeePolicy => "bad_late_fee_policy",
+            Code::LateFeeNotFound => "late_fee_not_found",
+            Code::LateFeeAlreadyCancelled => "late_fee_already_cancelled",
+            Code::PeriodClosed => "period_closed",
             Code::AmountNotPositive => "amount_not_positive",
             Code::PaymentExistsWithDifferentParameters => {
                 "payment_exists_with_different_parameters"

@@ -377,7 +377,19 @@ impl Engine {
 
     /// 04 §8.1 ad-hoc invoice: manual lines, taxed by product, then the normal lifecycle.
     pub fn adhoc_invoice(&self, req: &AdhocRequest, on: NaiveDate) -> Result<Document> {
-        let record = format!("adhoc invoice for {}", req.account);
+        self.action(|e, tx| e.adhoc_in(tx, req, "adhoc", on))
+    }
+
+    /// Stage an invoice of manual lines of `kind` (`adhoc`, `late_fee`) in `tx`.
+    pub(crate) fn adhoc_in(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &AdhocRequest,
+        kind: &str,
+        on: NaiveDate,
+    ) -> Result<Document> {
+        let e = self;
+        let record = format!("{kind} invoice for {}", req.account);
         let account = self.known_account(&req.account, &record)?;
         if let Some(c) = req.currency.as_deref().filter(|c| *c != account.currency) {
             return Err(refused(
@@ -481,11 +493,11 @@ impl Engine {
             });
         }
         let invoice_date = req.invoice_date.unwrap_or(on);
-        self.action(|e, tx| {
+        {
             let mut doc = Document {
                 doc_type: DocType::Invoice,
                 seq: next_seq(tx, DocType::Invoice, &account.id)?,
-                kind: "adhoc".into(),
+                kind: kind.into(),
                 status: DocStatus::Draft,
                 number: None,
                 account: account.id.clone(),
@@ -526,7 +538,7 @@ impl Engine {
                 return approve_or_refuse(e, tx, &doc.reference(), on);
             }
             Ok(doc)
-        })
+        }
     }
 
     /// 04 §8.1 credit and rebill: the approved invoice is credited in full by an approved memo

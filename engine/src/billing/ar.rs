@@ -196,6 +196,12 @@ impl<'a> Parties<'a> {
         self
     }
 
+    /// Its destination wallet (no invoice balances).
+    pub(crate) fn into_wallet(mut self, id: &str) -> Self {
+        self.destination = Some(id.to_string());
+        self
+    }
+
     /// Effective on another date than it is created.
     pub(crate) fn effective(mut self, d: NaiveDate) -> Self {
         self.effective_on = Some(d);

@@ -173,12 +173,19 @@ impl Engine {
         self.top_up_evergreen_in(tx, &doc)?;
         self.post_approval(tx, &doc, on)?;
         self.apply_linked_credits(tx, &mut doc, on)?;
-        // 05 §2.2: then (wallets, with receivables' wallets) the account's other credits.
+        // 05 §2.2: then the wallets (§3.4, §3.5), then the account's other credits.
         match doc.doc_type {
-            DocType::Invoice => self.auto_apply_to_invoice(tx, &mut doc, on)?,
-            DocType::CreditMemo => self.auto_apply_memo(tx, &mut doc, on)?,
+            DocType::Invoice => {
+                self.draw_wallets(tx, &mut doc, on)?;
+                self.auto_apply_to_invoice(tx, &mut doc, on)?
+            }
+            DocType::CreditMemo => {
+                self.restore_wallets_from_memo(tx, &mut doc, on)?;
+                self.auto_apply_memo(tx, &mut doc, on)?
+            }
         }
         Self::save_doc(tx, &doc);
+        self.settle_wallets(tx, &doc.account, on)?;
         Ok(Approval::Done(Box::new(doc)))
     }
 
@@ -353,10 +360,10 @@ impl Engine {
                         "is already cancelled",
                     ))
                 }
+                // 05 §3.5: wallet draws do not block it; they are restored.
                 DocStatus::Approved
                     if !(doc.credits_applied.is_zero()
                         && doc.paid.is_zero()
-                        && doc.wallet_applied.is_zero()
                         && doc.written_off.is_zero()) =>
                 {
                     return Err(refused(
@@ -369,11 +376,13 @@ impl Engine {
                 _ => {}
             }
             if doc.status == DocStatus::Approved {
+                e.restore_wallets_on_cancel(tx, &mut doc, on)?;
                 e.post_cancellation(tx, &doc, on)?;
             }
             doc.status = DocStatus::Cancelled;
             e.set_schedule_status(tx, &doc, ScheduleStatus::PendingBilling, false)?;
             Self::save_doc(tx, &doc);
+            e.settle_wallets(tx, &doc.account, on)?;
             Ok(Ok(doc))
         })
     }
@@ -461,7 +470,19 @@ impl Engine {
 
     /// A direct credit memo on an approved invoice (04 §9.1).
     pub fn credit_memo(&self, req: &CreditRequest, on: NaiveDate) -> Result<Document> {
-        self.billing_action(|e, tx| {
+        self.billing_action(|e, tx| e.credit_memo_in(tx, req, "direct", on))
+    }
+
+    /// Stage a direct credit memo (`source` `direct`, or `late_fee_waiver` for 05 §4.3) in `tx`.
+    pub(crate) fn credit_memo_in(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &CreditRequest,
+        source: &str,
+        on: NaiveDate,
+    ) -> Result<std::result::Result<Document, EngineError>> {
+        let e = self;
+        {
             let mut invoice = Self::load_doc(tx, &req.invoice)?;
             if invoice.doc_type != DocType::Invoice {
                 return Err(unknown(&req.invoice));
@@ -564,7 +585,7 @@ impl Engine {
                 });
             }
             let seq = super::run::next_seq(tx, DocType::CreditMemo, &invoice.account)?;
-            let memo = memo_of(&invoice, seq, "direct", &req.reason, req.date, lines);
+            let memo = memo_of(&invoice, seq, source, &req.reason, req.date, lines);
             Self::save_doc(tx, &invoice);
             Self::save_doc(tx, &memo);
             if req.approve {
@@ -574,7 +595,7 @@ impl Engine {
                 });
             }
             Ok(Ok(memo))
-        })
+        }
     }
 
     /// Tax already credited per invoice line, over the account's non-cancelled memos.

@@ -166,6 +166,45 @@ fn balances_as_of(
 }
 
 impl Engine {
+    /// 05 §5 invoice `days_outstanding` as of `as_of`: open → max(0, D − due_date); settled →
+    /// max(0, settled_on − due_date), `settled_on` the effective date of the transaction that made
+    /// the balance 0. `None` for drafts, cancelled invoices and invoices without a due date.
+    pub fn days_outstanding(&self, doc: &Document, as_of: NaiveDate) -> Result<Option<i64>> {
+        if doc.doc_type != DocType::Invoice || doc.status != DocStatus::Approved {
+            return Ok(None);
+        }
+        let Some(due) = doc.due_date else {
+            return Ok(None);
+        };
+        let r = doc.reference();
+        let mut moves: Vec<(NaiveDate, String, Decimal)> = Vec::new();
+        for t in self.ar_transactions(&doc.account)? {
+            if t.effective_on > as_of {
+                continue;
+            }
+            for p in t
+                .postings
+                .iter()
+                .filter(|p| p.ledger_account == "receivable" && p.reference == r)
+            {
+                moves.push((t.effective_on, t.number.clone(), signed(p.side, p.amount)));
+            }
+        }
+        moves.sort();
+        let mut balance = Decimal::ZERO;
+        let mut settled_on = None;
+        for (d, _, m) in moves {
+            balance += m;
+            settled_on = if balance.is_zero() { Some(d) } else { None };
+        }
+        let until = if balance.is_zero() {
+            settled_on.unwrap_or(as_of)
+        } else {
+            as_of
+        };
+        Ok(Some((until - due).num_days().max(0)))
+    }
+
     /// The aging bucket set: the named one, else the rules' default, else 05 §5's.
     pub fn aging_buckets(&self, name: Option<&str>) -> Result<AgingBuckets> {
         let sets: Vec<AgingBuckets> =

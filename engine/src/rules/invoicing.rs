@@ -23,6 +23,9 @@ pub(super) const CHECKED: &[&str] = &[
     "aging_buckets",
     "templates",
     "accounts",
+    "products",
+    "wallet_policies",
+    "late_fee_policies",
 ];
 
 /// The built-in templates (04 §2.4: `default_<kind>` always exists) and their kinds.
@@ -281,6 +284,8 @@ pub(super) fn check(rows: &[Row], refs: &References) -> Vec<RuleError> {
             "at most one `default: true`".into(),
         ));
     }
+
+    receivables_checks(rows, &mut out);
 
     // tax_rates.
     let rates = typed::<TaxRate>(of("tax_rates"), &mut out);
@@ -585,6 +590,96 @@ fn check_template(
                 expected.replace('_', " ")
             ),
         )),
+    }
+}
+
+/// 05 §3.1, §4.1: wallet and late-fee policies are consistent and name known products; every
+/// `late_fee_policy` of an account, location or payment term names a policy.
+fn receivables_checks(rows: &[Row], out: &mut Vec<RuleError>) {
+    use crate::receivables::late_fees::LateFeePolicy;
+    use crate::receivables::wallets::{AppliesTo, WalletPolicy};
+    let of = |doc: &'static str| rows.iter().filter(move |r| r.0 == doc);
+    let products: BTreeSet<String> = of("products")
+        .filter_map(|r| r.2.get("code").and_then(Node::as_str).map(str::to_string))
+        .collect();
+    for (p, row) in typed::<WalletPolicy>(of("wallet_policies"), out) {
+        for (field, message) in p.check() {
+            out.push(at_field(
+                "bad_wallet_policy",
+                row,
+                &field,
+                message,
+                "a complete renew rule".into(),
+            ));
+        }
+        if let Some(AppliesTo::Products(codes)) = &p.applies_to {
+            for (i, c) in codes.iter().enumerate() {
+                if !products.contains(c) {
+                    out.push(at_field(
+                        "unknown_product",
+                        row,
+                        &format!("applies_to[{i}]"),
+                        format!("`{c}`"),
+                        "a product code of the rules".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let late: Vec<(LateFeePolicy, &Row)> = typed(of("late_fee_policies"), out);
+    for (p, row) in &late {
+        for (field, message) in p.check() {
+            out.push(at_field(
+                "bad_late_fee_policy",
+                row,
+                &field,
+                message,
+                "an amount for flat, a percent for percent, minimum ≤ maximum".into(),
+            ));
+        }
+        if !products.contains(&p.product) {
+            out.push(at_field(
+                "unknown_product",
+                row,
+                "product",
+                format!("`{}`", p.product),
+                "a product code of the rules".into(),
+            ));
+        }
+    }
+    let names: BTreeSet<&str> = late.iter().map(|(p, _)| p.name.as_str()).collect();
+    let mut refer = |row: &Row, field: String, node: Option<&Node>| {
+        if let Some(name) = node.and_then(Node::as_str) {
+            if !names.contains(name) {
+                out.push(at_field(
+                    "unknown_policy",
+                    row,
+                    &field,
+                    format!("`{name}`"),
+                    "a name of late_fee_policies".into(),
+                ));
+            }
+        }
+    };
+    for row in of("accounts") {
+        refer(row, "late_fee_policy".into(), row.2.get("late_fee_policy"));
+        for (i, loc) in row
+            .2
+            .get("locations")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            refer(
+                row,
+                format!("locations[{i}].late_fee_policy"),
+                loc.get("late_fee_policy"),
+            );
+        }
+    }
+    for row in of("payment_terms") {
+        refer(row, "late_fee_policy".into(), row.2.get("late_fee_policy"));
     }
 }
 

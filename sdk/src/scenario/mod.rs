@@ -88,6 +88,12 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("aging", Ty::Any, "05 §5 A/R aging as of a date"),
     opt("dso", Ty::Any, "05 §6 DSO over a period"),
     opt("summary", Ty::Any, "05 §7 the account billing summary"),
+    opt(
+        "wallet",
+        Ty::Any,
+        "05 §3.2 one wallet's balances and status",
+    ),
+    opt("events", Ty::Any, "05 §3.5 an account's logged events"),
     opt("outbox", Ty::Any, "04 §12"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
@@ -656,6 +662,7 @@ impl Scenario {
                     if let Some(d) = billing::own_date(a) {
                         clock = clock.max(d);
                     }
+                    pass_time(&engine, *n, clock, &mut mismatches);
                     let r = billing::execute(&engine, a, clock);
                     last = Some((*n, billing::describe(a), r));
                 }
@@ -664,6 +671,7 @@ impl Scenario {
                     if let Some(d) = receivables::own_date(a) {
                         clock = clock.max(d);
                     }
+                    pass_time(&engine, *n, clock, &mut mismatches);
                     let r = receivables::execute(&engine, a, clock);
                     last = Some((*n, receivables::describe(a), r));
                 }
@@ -672,6 +680,7 @@ impl Scenario {
                     if let Some(d) = documents::own_date(a) {
                         clock = clock.max(d);
                     }
+                    pass_time(&engine, *n, clock, &mut mismatches);
                     let r = documents::execute(&engine, &mut mail, a, clock);
                     last = Some((*n, documents::describe(a), r));
                 }
@@ -711,8 +720,16 @@ impl Scenario {
                 }
                 Step::Expect(exps) => {
                     check_unclaimed(&mut last, &mut mismatches);
+                    // A wallet expectation's `as_of` lets the clock pass first, for every
+                    // check of the step.
+                    for d in exps.iter().filter_map(|e| match e {
+                        Expectation::Receivables(c) => receivables::passes_to(c),
+                        _ => None,
+                    }) {
+                        pass_time(&engine, *n, d, &mut mismatches);
+                    }
                     for e in exps {
-                        self.check(&engine, *n, e, &mut mismatches);
+                        self.check(&engine, *n, e, clock, &mut mismatches);
                     }
                 }
             }
@@ -736,7 +753,14 @@ impl Scenario {
             .unwrap_or(2)
     }
 
-    fn check(&self, engine: &Engine, n: usize, e: &Expectation, out: &mut Vec<Mismatch>) {
+    fn check(
+        &self,
+        engine: &Engine,
+        n: usize,
+        e: &Expectation,
+        clock: NaiveDate,
+        out: &mut Vec<Mismatch>,
+    ) {
         match e {
             Expectation::Schedules {
                 line,
@@ -766,7 +790,7 @@ impl Scenario {
                 compare_table(out, n, &what, columns, rows, *first, &cells, scale);
             }
             Expectation::Billing(c) => billing::check(engine, n, c, out),
-            Expectation::Receivables(c) => receivables::check(engine, n, c, out),
+            Expectation::Receivables(c) => receivables::check(engine, n, c, clock, out),
             Expectation::Documents(c) => documents::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
@@ -794,6 +818,19 @@ impl Scenario {
                 }
             }
         }
+    }
+}
+
+/// 05 §3.3: the clock passes to `clock` before a step (automatic wallet events).
+fn pass_time(engine: &Engine, n: usize, clock: NaiveDate, out: &mut Vec<Mismatch>) {
+    if let Err(e) = engine.pass_time(clock) {
+        out.push(Mismatch {
+            step: n,
+            what: "the clock passing".into(),
+            field: "wallets".into(),
+            expected: "automatic events".into(),
+            got: e.to_string(),
+        });
     }
 }
 

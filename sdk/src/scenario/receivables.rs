@@ -7,13 +7,87 @@ use chrono::NaiveDate;
 use reckon_engine::billing::{DocStatus, DocType};
 use reckon_engine::dates::parse_date;
 use reckon_engine::receivables::payments::{ApplyMode, PaymentRequest};
+use reckon_engine::receivables::wallets::WalletAction;
 use reckon_engine::schema::{opt, parse_decimal, req, Finding, Ty};
 use reckon_engine::yaml::Node;
 use reckon_engine::{Engine, EngineError};
 use rust_decimal::Decimal;
 
 /// The action steps this module owns.
-pub(super) const ACTIONS: &[&str] = &["payment", "apply", "unapply", "refund", "write_off"];
+pub(super) const ACTIONS: &[&str] = &[
+    "payment",
+    "apply",
+    "unapply",
+    "refund",
+    "write_off",
+    "wallet",
+    "late_fees",
+    "cancel_late_fee",
+];
+
+const WALLET: Ty = Ty::Obj(&[
+    req("account", Ty::Text, "the account"),
+    opt(
+        "wallet",
+        Ty::Text,
+        "wallet id (may be omitted when the account has one)",
+    ),
+    req(
+        "action",
+        Ty::Enum(&["create", "add", "remove", "renew", "terminate"]),
+        "05 §3.3",
+    ),
+    opt("amount", Ty::Money(false), "funds"),
+    opt("policy", Ty::Text, "create: a wallet_policies name"),
+    opt("paid", Ty::Bool, "create / add: paid (default) or granted"),
+    opt("refund", Ty::Bool, "remove: pay paid funds back to cash"),
+    opt(
+        "disposition",
+        Ty::Enum(&["refund", "void"]),
+        "terminate: default the policy's on_terminate",
+    ),
+    opt("currency", Ty::Currency, "create: must be the account's"),
+    opt("on", Ty::Date, "the step's date"),
+]);
+
+const LATE_FEES: Ty = Ty::Obj(&[
+    opt("on", Ty::Date, "the run date (default the clock)"),
+    opt("account", Ty::Text, "one account (default all)"),
+]);
+
+const CANCEL_LATE_FEE: Ty = Ty::Obj(&[
+    req("invoice", Ty::Text, "the late-fee invoice"),
+    req("line", Ty::Int(1, 100_000), "its fee line"),
+    opt("on", Ty::Date, "the step's date"),
+]);
+
+const WALLET_EXPECT: Ty = Ty::Obj(&[
+    req("account", Ty::Text, "the account"),
+    opt(
+        "wallet",
+        Ty::Text,
+        "wallet id (default the account's only one)",
+    ),
+    opt("as_of", Ty::Date, "the clock passes to this date first"),
+    opt("balance", Ty::Money(false), "paid + granted"),
+    opt("ongoing_balance", Ty::Money(false), "balance − reserved"),
+    opt("paid", Ty::Money(false), "paid funds"),
+    opt("granted", Ty::Money(false), "granted funds"),
+    opt("reserved", Ty::Money(false), "reserved by rated usage"),
+    opt(
+        "status",
+        Ty::Enum(&["active", "terminated", "expired"]),
+        "status",
+    ),
+    opt("expires_on", Ty::Text, "a date or null"),
+]);
+
+const EVENTS: Ty = Ty::Obj(&[
+    req("account", Ty::Text, "the account"),
+    req("columns", Ty::List(&Ty::Text), "kind, date, ref, balance"),
+    TABLE_ROWS,
+    TABLE_FIRST,
+]);
 
 const APPLY_ITEM: Ty = Ty::Either(&[
     Ty::Text,
@@ -89,6 +163,12 @@ const BALANCE: Ty = Ty::Obj(&[
     opt("paid", Ty::Money(false), "payments applied"),
     opt("credits_applied", Ty::Money(false), "credit memos applied"),
     opt("written_off", Ty::Money(false), "written off"),
+    opt("wallet_applied", Ty::Money(false), "wallet draws"),
+    opt(
+        "days_outstanding",
+        Ty::Int(0, 1_000_000),
+        "05 §5, as of the clock",
+    ),
     opt(
         "payment_status",
         Ty::Enum(&["unpaid", "partially_paid", "paid"]),
@@ -194,6 +274,13 @@ pub(super) enum Check {
     },
     Dso(serde_yaml::Value),
     Summary(serde_yaml::Value),
+    Wallet(serde_yaml::Value),
+    Events {
+        account: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+        first: Option<usize>,
+    },
 }
 
 /// Validate and parse one receivables step.
@@ -208,6 +295,9 @@ pub(super) fn parse_action(
         "apply" => ("apply", &APPLY),
         "unapply" => ("unapply", &UNAPPLY),
         "refund" => ("refund", &REFUND),
+        "wallet" => ("wallet", &WALLET),
+        "late_fees" => ("late_fees", &LATE_FEES),
+        "cancel_late_fee" => ("cancel_late_fee", &CANCEL_LATE_FEE),
         _ => ("write_off", &WRITE_OFF),
     };
     ty.check(v, path, findings);
@@ -252,6 +342,18 @@ pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) ->
     if let Some(t) = v.get("dso") {
         DSO.check(t, &format!("{path}.dso"), findings);
         out.push(Check::Dso(t.to_value()));
+    }
+    if let Some(t) = v.get("wallet") {
+        WALLET_EXPECT.check(t, &format!("{path}.wallet"), findings);
+        out.push(Check::Wallet(t.to_value()));
+    }
+    if let Some((t, columns, rows, first)) = checked_table(v, "events", &EVENTS, path, findings) {
+        out.push(Check::Events {
+            account: t.get("account").map(text).unwrap_or_default(),
+            columns,
+            rows,
+            first,
+        });
     }
     if let Some((t, columns, rows, first)) = checked_table(v, "payments", &PAYMENTS, path, findings)
     {
@@ -346,6 +448,32 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
                 clock,
             )
             .map(|_| ()),
+        "wallet" => engine
+            .wallet(
+                &WalletAction {
+                    account: s(v, "account").unwrap_or_default(),
+                    wallet: s(v, "wallet"),
+                    action: s(v, "action").unwrap_or_default(),
+                    amount: money(v, "amount"),
+                    policy: s(v, "policy"),
+                    paid: v.get("paid").and_then(|b| b.as_bool()),
+                    refund: v.get("refund").and_then(|b| b.as_bool()),
+                    disposition: s(v, "disposition"),
+                    currency: s(v, "currency"),
+                },
+                clock,
+            )
+            .map(|_| ()),
+        "late_fees" => engine
+            .late_fees(clock, s(v, "account").as_deref())
+            .map(|_| ()),
+        "cancel_late_fee" => engine
+            .cancel_late_fee(
+                &s(v, "invoice").unwrap_or_default(),
+                s(v, "line").and_then(|l| l.parse().ok()).unwrap_or(0),
+                clock,
+            )
+            .map(|_| ()),
         "refund" => engine
             .refund(
                 &s(v, "source").unwrap_or_default(),
@@ -388,8 +516,22 @@ fn all_accounts(engine: &Engine) -> Vec<String> {
     ids
 }
 
+/// The date a wallet expectation lets the clock pass to (its `as_of`).
+pub(super) fn passes_to(c: &Check) -> Option<NaiveDate> {
+    match c {
+        Check::Wallet(v) => date(v, "as_of"),
+        _ => None,
+    }
+}
+
 /// Check one receivables expectation.
-pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch>) {
+pub(super) fn check(
+    engine: &Engine,
+    n: usize,
+    c: &Check,
+    clock: NaiveDate,
+    out: &mut Vec<Mismatch>,
+) {
     let currency_of = |v: &serde_yaml::Value| {
         s(v, "currency").unwrap_or_else(|| {
             engine
@@ -523,6 +665,117 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
             }
             return;
         }
+        Check::Wallet(v) => {
+            let a = s(v, "account").unwrap_or_default();
+            let what = format!("expect wallet {a}");
+            let ws = match engine.wallets(&a) {
+                Ok(ws) => ws,
+                Err(e) => {
+                    out.push(Mismatch {
+                        step: n,
+                        what,
+                        field: "records".into(),
+                        expected: "readable".into(),
+                        got: e.to_string(),
+                    });
+                    return;
+                }
+            };
+            let id = s(v, "wallet");
+            let w = match &id {
+                Some(id) => ws.iter().find(|w| &w.id == id),
+                None if ws.len() == 1 => ws.first(),
+                None => None,
+            };
+            let Some(w) = w else {
+                out.push(Mismatch {
+                    step: n,
+                    what,
+                    field: "wallet".into(),
+                    expected: id.unwrap_or_else(|| "the account's only wallet".into()),
+                    got: format!("{} wallets", ws.len()),
+                });
+                return;
+            };
+            let have = [
+                ("balance", w.balance().to_string()),
+                ("ongoing_balance", w.ongoing_balance().to_string()),
+                ("paid", w.paid.to_string()),
+                ("granted", w.granted.to_string()),
+                ("reserved", w.reserved.to_string()),
+                ("status", w.status.as_str().to_string()),
+                (
+                    "expires_on",
+                    w.expires_on.map(|d| d.to_string()).unwrap_or_default(),
+                ),
+            ];
+            for (k, want) in v.as_mapping().into_iter().flatten() {
+                let k = k.as_str().unwrap_or_default();
+                let Some((_, got)) = have.iter().find(|(f, _)| *f == k) else {
+                    continue;
+                };
+                let want = match want {
+                    serde_yaml::Value::Null => String::new(),
+                    serde_yaml::Value::String(x) if x == "null" => String::new(),
+                    serde_yaml::Value::String(x) => x.clone(),
+                    other => serde_yaml::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                };
+                let column = if k == "status" || k == "expires_on" {
+                    k
+                } else {
+                    "amount"
+                };
+                if !super::same(column, &want, got, 2) {
+                    out.push(Mismatch {
+                        step: n,
+                        what: what.clone(),
+                        field: k.to_string(),
+                        expected: want,
+                        got: got.clone(),
+                    });
+                }
+            }
+            return;
+        }
+        Check::Events {
+            account,
+            columns,
+            rows,
+            first,
+        } => {
+            let what = format!("expect events {account}");
+            match engine.events(account) {
+                Ok(evs) => {
+                    let cells: Vec<Vec<String>> = evs
+                        .iter()
+                        .map(|e| {
+                            columns
+                                .iter()
+                                .map(|c| match c.as_str() {
+                                    "kind" => e.kind.clone(),
+                                    "date" => e.date.to_string(),
+                                    "ref" => e.reference.clone(),
+                                    "balance" => e.balance.to_string(),
+                                    _ => String::new(),
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    compare_table(out, n, &what, columns, rows, *first, &cells, 2);
+                }
+                Err(e) => out.push(Mismatch {
+                    step: n,
+                    what,
+                    field: "records".into(),
+                    expected: "readable".into(),
+                    got: e.to_string(),
+                }),
+            }
+            return;
+        }
         Check::Dso(v) => {
             let what = "expect dso".to_string();
             let r = engine.dso(
@@ -576,6 +829,16 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                             ("paid", d.paid.to_string()),
                             ("credits_applied", d.credits_applied.to_string()),
                             ("written_off", d.written_off.to_string()),
+                            ("wallet_applied", d.wallet_applied.to_string()),
+                            (
+                                "days_outstanding",
+                                engine
+                                    .days_outstanding(&d, clock)
+                                    .ok()
+                                    .flatten()
+                                    .map(|x| x.to_string())
+                                    .unwrap_or_default(),
+                            ),
                             (
                                 "payment_status",
                                 payment_status(d.balance, d.total).to_string(),
@@ -661,6 +924,10 @@ pub(super) fn check(engine: &Engine, n: usize, c: &Check, out: &mut Vec<Mismatch
                 Err(e) => push(&what, "records", "readable", e.to_string()),
             }
         }
-        Check::Aging { .. } | Check::Dso(_) | Check::Summary(_) => {}
+        Check::Aging { .. }
+        | Check::Dso(_)
+        | Check::Summary(_)
+        | Check::Wallet(_)
+        | Check::Events { .. } => {}
     }
 }
