@@ -136,6 +136,8 @@ pub enum Code {
     BadAgingBuckets,
     /// A report period ends before it starts (05 §11).
     BadPeriod,
+    /// A report format is not csv or json (05 §11).
+    BadFormat,
     /// A payment or credit memo ref is unknown (05).
     UnknownSource,
     /// A wallet id is unknown, or the account's wallet is ambiguous (05 §3).
@@ -253,6 +255,7 @@ impl Code {
             Code::UnknownReport => "unknown_report",
             Code::BadAgingBuckets => "bad_aging_buckets",
             Code::BadPeriod => "bad_period",
+            Code::BadFormat => "bad_format",
             Code::UnknownSource => "unknown_source",
             Code::UnknownWallet => "unknown_wallet",
             Code::UnknownPolicy => "unknown_policy",

@@ -26,7 +26,7 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum ReportFormat {
     Csv,
     Json,
@@ -70,8 +70,10 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
-    /// A report over a store, as CSV or JSON (05 §9): invoice_forecast, ar_transactions, ar_aging,
-    /// dso.
+    /// A report over a store, as CSV or JSON (05 §9): ar_aging, dso, account_billing_summary,
+    /// billing_dashboard, billing_metrics, invoice_forecast, ar_transactions, invoiced_by,
+    /// pending_billing_by, paid_vs_unpaid, tax_by_account, tax_by_country_region,
+    /// activated_vs_unactivated_assets.
     Report {
         /// The report name.
         name: String,
@@ -99,9 +101,13 @@ enum Command {
         /// DSO method: standard or countback.
         #[arg(long)]
         method: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "csv")]
-        format: ReportFormat,
+        /// Grouping of invoiced_by and pending_billing_by: account, location, country, product,
+        /// price_type.
+        #[arg(long)]
+        by: Option<String>,
+        /// Output format: csv or json (anything else is `bad_format`).
+        #[arg(long, default_value = "csv")]
+        format: String,
     },
     /// Benchmarks with same-run baselines.
     Bench {
@@ -314,8 +320,22 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             currency,
             detail,
             method,
+            by,
             format,
         } => {
+            let format = match format.as_str() {
+                "csv" => ReportFormat::Csv,
+                "json" => ReportFormat::Json,
+                other => {
+                    return Err(reckon_engine::EngineError::refused(
+                        reckon_engine::Code::BadFormat,
+                        "report",
+                        "format",
+                        format!("`{other}` is not csv or json"),
+                    )
+                    .into())
+                }
+            };
             let reckon = Reckon::open(&store)
                 .with_context(|| format!("opening store {}", store.display()))?;
             let q = crate::report::ReportQuery {
@@ -326,6 +346,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 currency,
                 detail,
                 method,
+                by,
             };
             let report = crate::report::build(reckon.engine(), &name, &q)?;
             match format {

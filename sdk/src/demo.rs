@@ -2,7 +2,8 @@
 //! temporary rules folder, loaded like any other (plugins included), activated into a sled store,
 //! and its billing schedules printed — then its invoice run bills what is ready, taxed by the
 //! registered tax plugin, and prints the approved invoices; each approved invoice is written as
-//! PDF and HTML into a `documents` folder beside the store.
+//! PDF and HTML into a `documents` folder beside the store. Last, a payment run records the demo
+//! customers' payments (auto-applied, oldest due first) and prints the A/R aging.
 
 use crate::{schedule_table, Format, Reckon, SdkError};
 use reckon_engine::billing::{DocStatus, DocType};
@@ -93,6 +94,82 @@ pub fn run(store_dir: &Path) -> Result<String, SdkError> {
         &approved,
         &store_dir.with_file_name("documents"),
     )?);
+    out.push_str(&payments_and_aging(&reckon)?);
+    Ok(out)
+}
+
+/// The demo customers' payments: (account, amount, effective date, method, external id).
+pub const DEMO_PAYMENTS: &[(&str, &str, &str, &str, &str)] = &[
+    ("GLOBEX", "549.00", "2026-03-10", "wire", "DEMO-PAY-1"),
+    ("ACME", "2000.00", "2026-03-20", "card", "DEMO-PAY-2"),
+];
+
+/// The as-of date of the demo's aging report.
+pub const DEMO_AGING_AS_OF: &str = "2026-04-30";
+
+/// Record [`DEMO_PAYMENTS`] (idempotent by external id, auto-applied) and print each payment,
+/// then the A/R aging as of [`DEMO_AGING_AS_OF`].
+fn payments_and_aging(reckon: &Reckon) -> Result<String, SdkError> {
+    use reckon_engine::receivables::payments::{ApplyMode, PaymentRequest};
+    let engine = reckon.engine();
+    let date = |s: &str| {
+        reckon_engine::dates::parse_date(s).ok_or_else(|| SdkError::Io(format!("demo date `{s}`")))
+    };
+    let mut out = String::from("\npayment run:\n");
+    for (account, amount, on, method, id) in DEMO_PAYMENTS {
+        let on = date(on)?;
+        let req = PaymentRequest {
+            account: account.to_string(),
+            amount: amount
+                .parse()
+                .map_err(|_| SdkError::Io(format!("demo amount `{amount}`")))?,
+            currency: None,
+            on,
+            method: Some(method.to_string()),
+            external_id: Some(id.to_string()),
+            apply: Some(ApplyMode::Auto),
+        };
+        let p = engine.payment(&req, on)?;
+        let _ = writeln!(
+            out,
+            "  {} {} {} on {on} ({method}, {id}): applied {}, unapplied {}",
+            p.reference(),
+            p.currency,
+            p.amount,
+            p.applied,
+            p.unapplied()
+        );
+    }
+    let as_of = date(DEMO_AGING_AS_OF)?;
+    let mut accounts = engine.account_ids()?;
+    accounts.sort();
+    let currency = accounts
+        .first()
+        .and_then(|a| engine.account(a).ok().flatten())
+        .map(|a| a.currency)
+        .unwrap_or_else(|| "USD".into());
+    let set = engine.aging_buckets(None)?;
+    let aging = engine.aging(&accounts, &currency, as_of, &set, false)?;
+    let _ = writeln!(out, "\nA/R aging as of {as_of} ({currency}):");
+    let mut header = format!("  {:<10}", "account");
+    for l in aging
+        .labels
+        .iter()
+        .chain(["unapplied".to_string(), "total".to_string()].iter())
+    {
+        let _ = write!(header, " {l:>10}");
+    }
+    let _ = writeln!(out, "{header}");
+    let scale = reckon_engine::money::minor_units(&currency).unwrap_or(2);
+    for r in &aging.rows {
+        let mut line = format!("  {:<10}", r.account.as_deref().unwrap_or("total"));
+        for b in r.buckets.iter().chain([r.unapplied, r.total].iter()) {
+            let mut b = b.round_dp(scale);
+            b.rescale(scale);
+            let _ = write!(line, " {:>10}", b.to_string());
+        }
+        let _ = writeln!(out, "{line}");
+    }
     Ok(out)
 }
 

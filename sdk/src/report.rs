@@ -1,13 +1,26 @@
 //! Reports as CSV and JSON (05 §9): one table shape, written byte-identically for identical data.
-//! This version has the invoicing reports `invoice_forecast` (04 §10) and `ar_transactions`; the
-//! receivables reports join them with the receivables capability.
+//! Every report of 05 §9 and `invoice_forecast` (04 §10).
 
 use reckon_engine::billing::forecast::{parse_month, status_name, ForecastQuery, STATUSES};
 use reckon_engine::{Code, Engine, EngineError};
 use serde::Serialize;
 
 /// The reports this version produces.
-pub const REPORTS: &[&str] = &["invoice_forecast", "ar_transactions", "ar_aging", "dso"];
+pub const REPORTS: &[&str] = &[
+    "ar_aging",
+    "dso",
+    "account_billing_summary",
+    "billing_dashboard",
+    "billing_metrics",
+    "invoice_forecast",
+    "ar_transactions",
+    "invoiced_by",
+    "pending_billing_by",
+    "paid_vs_unpaid",
+    "tax_by_account",
+    "tax_by_country_region",
+    "activated_vs_unactivated_assets",
+];
 
 /// What a report is asked for.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +39,8 @@ pub struct ReportQuery {
     pub detail: bool,
     /// `--method` (DSO: standard, countback).
     pub method: Option<String>,
+    /// `--by` (invoiced_by, pending_billing_by).
+    pub by: Option<String>,
 }
 
 /// A report: columns, rows and totals of cells (money as plain decimals, null as `None`).
@@ -58,6 +73,14 @@ pub fn build(engine: &Engine, name: &str, q: &ReportQuery) -> Result<Report, Eng
         "ar_transactions" => ar_transactions(engine, q),
         "ar_aging" => aging(engine, q),
         "dso" => dso(engine, q),
+        "account_billing_summary" => summary(engine, q),
+        "billing_dashboard" => dashboard(engine, q),
+        "paid_vs_unpaid" => paid_vs_unpaid(engine, q),
+        "billing_metrics" => metrics(engine, q),
+        "invoiced_by" | "pending_billing_by" | "tax_by_account" | "tax_by_country_region" => {
+            grouped(engine, name, q)
+        }
+        "activated_vs_unactivated_assets" => assets(engine, q),
         other => Err(EngineError::refused(
             Code::UnknownReport,
             "report",
@@ -282,6 +305,308 @@ fn ar_transactions(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineErr
         from: q.from.clone(),
         to: q.to.clone(),
         columns,
+        rows,
+        totals: Vec::new(),
+    })
+}
+
+/// Money of `currency` as a report cell.
+fn money_of(currency: &str) -> impl Fn(rust_decimal::Decimal) -> Option<String> {
+    let scale = reckon_engine::money::minor_units(currency).unwrap_or(2);
+    move |d| Some(pad(&d.round_dp(scale).to_string(), scale))
+}
+
+fn cols(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn summary(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let as_of = date_arg("as_of", &q.as_of)?;
+    let (accounts, currency) = scope(engine, q)?;
+    let money = money_of(&currency);
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+    let mut rows = Vec::new();
+    for a in &accounts {
+        if engine.account(a)?.is_none_or(|x| x.currency != currency) {
+            continue;
+        }
+        let s = engine.account_summary(a, as_of)?;
+        rows.push(vec![
+            Some(s.account.clone()),
+            Some(currency.clone()),
+            money(s.invoice_balance),
+            money(s.unapplied_credit),
+            money(s.overdue_amount),
+            money(s.unbilled_amount),
+            money(s.billed_amount),
+            money(s.annual_recurring_billing),
+            date(s.next_invoice_date),
+            date(s.last_invoice_through),
+            date(s.last_invoice_date),
+        ]);
+    }
+    Ok(Report {
+        report: "account_billing_summary".into(),
+        as_of: q.as_of.clone(),
+        from: None,
+        to: None,
+        columns: cols(&[
+            "account",
+            "currency",
+            "invoice_balance",
+            "unapplied_credit",
+            "overdue_amount",
+            "unbilled_amount",
+            "billed_amount",
+            "annual_recurring_billing",
+            "next_invoice_date",
+            "last_invoice_through",
+            "last_invoice_date",
+        ]),
+        rows,
+        totals: Vec::new(),
+    })
+}
+
+fn opt_date(field: &str, v: &Option<String>) -> Result<Option<chrono::NaiveDate>, EngineError> {
+    v.as_ref().map(|_| date_arg(field, v)).transpose()
+}
+
+/// The dashboard as rows `[metric, rank, key, count, amount]` (05 §8).
+fn dashboard(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let as_of = date_arg("as_of", &q.as_of)?;
+    let (accounts, currency) = scope(engine, q)?;
+    let d = engine.billing_dashboard(&accounts, &currency, opt_date("from", &q.from)?, as_of)?;
+    let money = money_of(&currency);
+    let mut rows = Vec::new();
+    let mut ranked = |metric: &str, v: &[reckon_engine::receivables::dashboard::Ranked]| {
+        for (i, r) in v.iter().enumerate() {
+            rows.push(vec![
+                Some(metric.to_string()),
+                Some((i + 1).to_string()),
+                Some(r.key.clone()),
+                None,
+                money(r.amount),
+            ]);
+        }
+    };
+    ranked("top_invoiced_accounts", &d.top_invoiced_accounts);
+    ranked("top_outstanding_invoices", &d.top_outstanding_invoices);
+    ranked(
+        "top_pending_billing_accounts",
+        &d.top_pending_billing_accounts,
+    );
+    ranked("top_outstanding_accounts", &d.top_outstanding_accounts);
+    let tally = |metric: &str, key: &str, t: &reckon_engine::receivables::dashboard::Tally| {
+        vec![
+            Some(metric.to_string()),
+            None,
+            Some(key.to_string()),
+            Some(t.count.to_string()),
+            money(t.amount),
+        ]
+    };
+    for (status, t) in &d.schedule_status {
+        rows.push(tally("schedule_status", status, t));
+    }
+    rows.push(tally("paid_vs_unpaid", "paid", &d.paid));
+    rows.push(tally("paid_vs_unpaid", "unpaid", &d.unpaid));
+    rows.push(tally("approved_vs_draft", "approved", &d.approved));
+    rows.push(tally("approved_vs_draft", "draft", &d.draft));
+    rows.push(vec![
+        Some("dso".into()),
+        None,
+        None,
+        None,
+        d.dso.map(|x| pad(&x.to_string(), 2)),
+    ]);
+    Ok(Report {
+        report: "billing_dashboard".into(),
+        as_of: q.as_of.clone(),
+        from: Some(d.from.to_string()),
+        to: Some(d.as_of.to_string()),
+        columns: cols(&["metric", "rank", "key", "count", "amount"]),
+        rows,
+        totals: Vec::new(),
+    })
+}
+
+fn paid_vs_unpaid(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let as_of = date_arg("as_of", &q.as_of)?;
+    let (accounts, currency) = scope(engine, q)?;
+    let d = engine.billing_dashboard(&accounts, &currency, opt_date("from", &q.from)?, as_of)?;
+    let money = money_of(&currency);
+    let row = |k: &str, t: &reckon_engine::receivables::dashboard::Tally| {
+        vec![
+            Some(k.to_string()),
+            Some(currency.clone()),
+            Some(t.count.to_string()),
+            money(t.amount),
+        ]
+    };
+    Ok(Report {
+        report: "paid_vs_unpaid".into(),
+        as_of: q.as_of.clone(),
+        from: None,
+        to: None,
+        columns: cols(&["status", "currency", "count", "total"]),
+        rows: vec![row("paid", &d.paid), row("unpaid", &d.unpaid)],
+        totals: Vec::new(),
+    })
+}
+
+fn metrics(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let from = date_arg("from", &q.from)?;
+    let to = date_arg("to", &q.to)?;
+    let (accounts, currency) = scope(engine, q)?;
+    let money = money_of(&currency);
+    let rows = engine
+        .billing_metrics(&accounts, &currency, from, to)?
+        .into_iter()
+        .map(|m| {
+            vec![
+                Some(m.month),
+                Some(currency.clone()),
+                money(m.invoiced),
+                money(m.credited),
+                money(m.net_sales),
+                money(m.collected),
+                money(m.refunded),
+                money(m.written_off),
+                money(m.late_fees),
+                money(m.wallet_funded),
+                money(m.wallet_drawn),
+                money(m.ending_ar),
+                money(m.unapplied),
+                m.dso.map(|x| pad(&x.to_string(), 2)),
+            ]
+        })
+        .collect();
+    Ok(Report {
+        report: "billing_metrics".into(),
+        as_of: None,
+        from: q.from.clone(),
+        to: q.to.clone(),
+        columns: cols(&[
+            "month",
+            "currency",
+            "invoiced",
+            "credited",
+            "net_sales",
+            "collected",
+            "refunded",
+            "written_off",
+            "late_fees",
+            "wallet_funded",
+            "wallet_drawn",
+            "ending_ar",
+            "unapplied",
+            "dso",
+        ]),
+        rows,
+        totals: Vec::new(),
+    })
+}
+
+fn grouped(engine: &Engine, name: &str, q: &ReportQuery) -> Result<Report, EngineError> {
+    let (accounts, currency) = scope(engine, q)?;
+    let by = q.by.clone().unwrap_or_else(|| "account".into());
+    if !["account", "location", "country", "product", "price_type"].contains(&by.as_str()) {
+        return Err(bad(
+            "by",
+            format!("`{by}` is not account, location, country, product or price_type"),
+        ));
+    }
+    let period = || -> Result<(chrono::NaiveDate, chrono::NaiveDate), EngineError> {
+        Ok((date_arg("from", &q.from)?, date_arg("to", &q.to)?))
+    };
+    let (key, groups) = match name {
+        "invoiced_by" => {
+            let (f, t) = period()?;
+            (
+                by.clone(),
+                engine.invoiced_by(&accounts, &currency, &by, f, t)?,
+            )
+        }
+        "pending_billing_by" => (
+            by.clone(),
+            engine.pending_billing_by(&accounts, &currency, &by)?,
+        ),
+        "tax_by_account" => {
+            let (f, t) = period()?;
+            (
+                "account".into(),
+                engine.tax_by(&accounts, &currency, false, f, t)?,
+            )
+        }
+        _ => {
+            let (f, t) = period()?;
+            (
+                "country_region".into(),
+                engine.tax_by(&accounts, &currency, true, f, t)?,
+            )
+        }
+    };
+    let money = money_of(&currency);
+    let mut total = rust_decimal::Decimal::ZERO;
+    let mut count = 0u64;
+    let rows = groups
+        .iter()
+        .map(|g| {
+            total += g.amount;
+            count += g.count;
+            vec![
+                Some(g.key.clone()),
+                Some(currency.clone()),
+                Some(g.count.to_string()),
+                money(g.amount),
+            ]
+        })
+        .collect();
+    Ok(Report {
+        report: name.to_string(),
+        as_of: q.as_of.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+        columns: vec![key, "currency".into(), "count".into(), "amount".into()],
+        rows,
+        totals: vec![
+            None,
+            Some(currency.clone()),
+            Some(count.to_string()),
+            money(total),
+        ],
+    })
+}
+
+fn assets(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let (accounts, currency) = scope(engine, q)?;
+    let money = money_of(&currency);
+    let rows = engine
+        .activated_vs_unactivated(&accounts)?
+        .into_iter()
+        .map(|(a, act, un)| {
+            vec![
+                Some(a),
+                Some(act.count.to_string()),
+                money(act.amount),
+                Some(un.count.to_string()),
+                money(un.amount),
+            ]
+        })
+        .collect();
+    Ok(Report {
+        report: "activated_vs_unactivated_assets".into(),
+        as_of: None,
+        from: None,
+        to: None,
+        columns: cols(&[
+            "account",
+            "activated_lines",
+            "activated_amount",
+            "unactivated_lines",
+            "unactivated_amount",
+        ]),
         rows,
         totals: Vec::new(),
     })

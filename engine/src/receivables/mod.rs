@@ -4,6 +4,7 @@
 //! wallets ([`wallets`]), late fees ([`late_fees`]).
 
 pub mod aging;
+pub mod dashboard;
 pub mod late_fees;
 pub mod payments;
 pub mod summary;

@@ -195,8 +195,9 @@ fn demo_writes_the_approved_invoices_as_pdf_and_html() {
             assert!(text.contains("3,332.58"), "{text}");
         }
     }
-    // Rendering is deterministic: two renders of the same invoice, and the demo's file, are the
-    // same bytes.
+    // Rendering is deterministic: two renders of the same invoice are the same bytes. (The demo's
+    // file was rendered before its payment run, so it shows the invoice as issued; a render now
+    // also shows the payment.)
     let mut r = reckon_sdk::Reckon::open(&store).expect("reopen");
     r.load_rules(&dir.path().join("demo-rules"))
         .expect("demo rules");
@@ -208,9 +209,11 @@ fn demo_writes_the_approved_invoices_as_pdf_and_html() {
         .expect("render");
     assert_eq!(name, "NW-000001_default_invoice_2026-02-12.pdf");
     assert!(first == second, "two renders differ");
+    let issued = std::fs::read(&acme).expect("read");
+    assert!(issued.starts_with(b"%PDF-"), "the demo's file is a PDF");
     assert!(
-        first == std::fs::read(&acme).expect("read"),
-        "the demo's file differs"
+        first != issued,
+        "the render after the payment run shows the payment"
     );
 }
 
@@ -301,7 +304,8 @@ fn reports_give_the_demo_forecast_and_ledger_as_csv_and_json() {
         ",USD,1,1000.00,0,0.00,4,3185.49,0,0.00,0,0.00,0,0.00,5,4185.49"
     );
     assert_eq!(lines.len(), 5);
-    // The approval of NW-000001 (3332.58, dated and approved 2026-02-12) is ACME's one posting.
+    // The approval of NW-000001 (3332.58, dated and approved 2026-02-12), then the demo's payment
+    // of 2000.00 on 2026-03-20 (demo::DEMO_PAYMENTS) and its application to NW-000001.
     let (code, json) = reckon(&[
         "report",
         "ar_transactions",
@@ -315,11 +319,17 @@ fn reports_give_the_demo_forecast_and_ledger_as_csv_and_json() {
     assert_eq!(code, 0, "{json}");
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["report"], "ar_transactions");
-    assert_eq!(v["rows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(3));
     assert_eq!(v["rows"][0][1], "invoice");
     assert_eq!(v["rows"][0][4], "3332.58");
     assert_eq!(v["rows"][0][8], "invoice:ACME#1");
-    let (code, out) = reckon(&["report", "tax_by_account", "--store", s]);
+    assert_eq!(v["rows"][1][1], "payment");
+    assert_eq!(v["rows"][1][4], "2000.00");
+    assert_eq!(v["rows"][2][1], "payment_application");
+    assert_eq!(v["rows"][2][6], "2026-03-20");
+    assert_eq!(v["rows"][2][9], "3332.58");
+    assert_eq!(v["rows"][2][10], "1332.58");
+    let (code, out) = reckon(&["report", "no_such_report", "--store", s]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("unknown_report"), "{out}");
 }
@@ -331,8 +341,9 @@ fn aging_and_dso_reports_over_the_demo_store() {
     let (code, out) = reckon(&["demo", "--store", store.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{out}");
     let s = store.to_str().expect("utf-8");
-    // As of 2026-04-30: ACME's NW-000001 (3332.58, due 2026-03-14) is 47 days past due → 31-60;
-    // GLOBEX's NW-000002 (549.00, due 2026-04-14) 16 days → 1-30 (see demo_runs_into_a_sled_store).
+    // As of 2026-04-30: ACME's NW-000001 (3332.58, due 2026-03-14, 2000.00 paid on 2026-03-20)
+    // is 47 days past due → 31-60 with 1332.58; GLOBEX paid NW-000002 (549.00) in full on
+    // 2026-03-10, so it has nothing open (demo::DEMO_PAYMENTS; see demo_runs_into_a_sled_store).
     let (code, csv) = reckon(&[
         "report",
         "ar_aging",
@@ -350,16 +361,17 @@ fn aging_and_dso_reports_over_the_demo_store() {
     );
     assert_eq!(
         lines[1],
-        "ACME,,,USD,0.00,0.00,3332.58,0.00,0.00,0.00,0.00,3332.58"
+        "ACME,,,USD,0.00,0.00,1332.58,0.00,0.00,0.00,0.00,1332.58"
     );
     assert_eq!(
         lines[2],
-        "ACME,invoice:ACME#1,47,USD,0.00,0.00,3332.58,0.00,0.00,0.00,0.00,3332.58"
+        "ACME,invoice:ACME#1,47,USD,0.00,0.00,1332.58,0.00,0.00,0.00,0.00,1332.58"
     );
     assert_eq!(
-        lines[5],
-        ",,,USD,0.00,549.00,3332.58,0.00,0.00,0.00,0.00,3881.58"
+        lines[3],
+        ",,,USD,0.00,0.00,1332.58,0.00,0.00,0.00,0.00,1332.58"
     );
+    assert_eq!(lines.len(), 4);
     // February 2026: every sale (3332.58 + 549.00) is still open, so DSO = the 28 days.
     let (code, csv) = reckon(&[
         "report",
@@ -376,4 +388,120 @@ fn aging_and_dso_reports_over_the_demo_store() {
         csv.lines().nth(1),
         Some("2026-02-01,2026-02-28,USD,standard,28.00")
     );
+}
+
+#[test]
+fn dashboard_metrics_and_grouped_reports_over_the_demo_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let (code, out) = reckon(&["demo", "--store", store.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}");
+    let s = store.to_str().expect("utf-8");
+    // As of 2026-04-30 (demo::DEMO_PAYMENTS): GLOBEX's NW-000002 (549.00) is paid, ACME's
+    // NW-000001 (3332.58) is not (1332.58 open).
+    let (code, csv) = reckon(&[
+        "report",
+        "paid_vs_unpaid",
+        "--store",
+        s,
+        "--as-of",
+        "2026-04-30",
+    ]);
+    assert_eq!(code, 0, "{csv}");
+    assert_eq!(
+        csv,
+        "status,currency,count,total\npaid,USD,1,549.00\nunpaid,USD,1,3332.58\n"
+    );
+    // February: both invoices dated 02-12 (3881.58), nothing collected, DSO = all 28 days
+    // (05 §6: every sale still open). March: no sales (DSO null), 549.00 + 2000.00 collected,
+    // 1332.58 open at the month end.
+    let (code, csv) = reckon(&[
+        "report",
+        "billing_metrics",
+        "--store",
+        s,
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-03-31",
+    ]);
+    assert_eq!(code, 0, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "month,currency,invoiced,credited,net_sales,collected,refunded,written_off,late_fees,wallet_funded,wallet_drawn,ending_ar,unapplied,dso");
+    assert_eq!(
+        lines[1],
+        "2026-02,USD,3881.58,0.00,3881.58,0.00,0.00,0.00,0.00,0.00,0.00,3881.58,0.00,28.00"
+    );
+    assert_eq!(
+        lines[2],
+        "2026-03,USD,0.00,0.00,0.00,2549.00,0.00,0.00,0.00,0.00,0.00,1332.58,0.00,"
+    );
+    // The dashboard's outstanding invoices and accounts are ACME's 1332.58 alone.
+    let (code, json) = reckon(&[
+        "report",
+        "billing_dashboard",
+        "--store",
+        s,
+        "--as-of",
+        "2026-04-30",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let rows = v["rows"].as_array().expect("rows");
+    let of = |metric: &str| -> Vec<&serde_json::Value> {
+        rows.iter().filter(|r| r[0] == metric).collect()
+    };
+    let outstanding = of("top_outstanding_invoices");
+    assert_eq!(outstanding.len(), 1, "{json}");
+    assert_eq!(outstanding[0][2], "invoice:ACME#1");
+    assert_eq!(outstanding[0][4], "1332.58");
+    let invoiced = of("top_invoiced_accounts");
+    assert_eq!(invoiced[0][2], "ACME");
+    assert_eq!(invoiced[0][4], "3332.58");
+    assert_eq!(invoiced[1][2], "GLOBEX");
+    assert_eq!(invoiced[1][4], "549.00");
+    // Invoiced by account over February: the same two invoices; the totals row sums them.
+    let (code, csv) = reckon(&[
+        "report",
+        "invoiced_by",
+        "--store",
+        s,
+        "--by",
+        "account",
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-02-28",
+    ]);
+    assert_eq!(code, 0, "{csv}");
+    assert_eq!(
+        csv,
+        "account,currency,count,amount\nACME,USD,1,3332.58\nGLOBEX,USD,1,549.00\n,USD,2,3881.58\n"
+    );
+    let (code, out) = reckon(&[
+        "report",
+        "paid_vs_unpaid",
+        "--store",
+        s,
+        "--as-of",
+        "2026-04-30",
+        "--format",
+        "xml",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("bad_format"), "{out}");
+    let (code, out) = reckon(&[
+        "report",
+        "billing_metrics",
+        "--store",
+        s,
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-02-01",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("bad_period"), "{out}");
 }
