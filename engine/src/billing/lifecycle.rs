@@ -360,17 +360,19 @@ impl Engine {
                         "is already cancelled",
                     ))
                 }
-                // 05 §3.5: wallet draws do not block it; they are restored.
+                // 05 §3.5: wallet draws do not block it; they are restored. A memo crediting
+                // it does, even when its credit went back to a wallet instead of to the invoice.
                 DocStatus::Approved
                     if !(doc.credits_applied.is_zero()
                         && doc.paid.is_zero()
-                        && doc.written_off.is_zero()) =>
+                        && doc.written_off.is_zero()
+                        && doc.lines.iter().all(|l| l.credited.is_zero())) =>
                 {
                     return Err(refused(
                         Code::InvoiceHasApplications,
                         reference,
                         "balance",
-                        "payments or credits are applied to it; unapply them first",
+                        "payments, credits or credit memos are applied to it; unapply or cancel them first",
                     ))
                 }
                 _ => {}

@@ -140,21 +140,35 @@ fn refused(code: Code, record: &str, field: &str, message: impl Into<String>) ->
     EngineError::refused(code, record, field, message)
 }
 
+/// Per invoice, its receivable movements (effective date, signed amount).
+type Movements = std::collections::HashMap<String, Vec<(NaiveDate, Decimal)>>;
+
+fn movements(txns: &[crate::billing::ar::ArTransaction]) -> Movements {
+    let mut out = Movements::new();
+    for t in txns {
+        for p in t
+            .postings
+            .iter()
+            .filter(|p| p.ledger_account == "receivable")
+        {
+            let amount = match p.side {
+                Side::Debit => p.amount,
+                Side::Credit => -p.amount,
+            };
+            out.entry(p.reference.clone())
+                .or_default()
+                .push((t.effective_on, amount));
+        }
+    }
+    out
+}
+
 /// The balance of `invoice` as of `d`: Σ its receivable postings effective on or before `d`.
-fn balance_as_of(
-    txns: &[crate::billing::ar::ArTransaction],
-    invoice: &str,
-    d: NaiveDate,
-) -> Decimal {
-    txns.iter()
-        .filter(|t| t.effective_on <= d)
-        .flat_map(|t| &t.postings)
-        .filter(|p| p.ledger_account == "receivable" && p.reference == invoice)
-        .map(|p| match p.side {
-            Side::Debit => p.amount,
-            Side::Credit => -p.amount,
-        })
-        .sum()
+fn balance_as_of(moves: &Movements, invoice: &str, d: NaiveDate) -> Decimal {
+    moves
+        .get(invoice)
+        .map(|m| m.iter().filter(|(e, _)| *e <= d).map(|(_, a)| *a).sum())
+        .unwrap_or_default()
 }
 
 impl Engine {
@@ -209,7 +223,7 @@ impl Engine {
             };
             let scale = minor_units(&acct.currency).unwrap_or(2);
             let rounding = self.rounding_of(&id)?;
-            let txns = crate::billing::ar::ar_in(&tx, &id)?;
+            let moves = movements(&crate::billing::ar::ar_in(&tx, &id)?);
             // policy name → (lines, occurrences)
             let mut per_policy: std::collections::BTreeMap<String, Vec<(AdhocLine, Occurrence)>> =
                 Default::default();
@@ -254,7 +268,7 @@ impl Engine {
                             .flatten()
                             .any(|(_, o)| o.invoice == ir && o.k == k);
                     if !charged {
-                        let b = balance_as_of(&txns, &ir, fk);
+                        let b = balance_as_of(&moves, &ir, fk);
                         if b >= p.min_overdue_balance.unwrap_or(Decimal::new(1, 2)) {
                             let mut fee = match p.basis.as_str() {
                                 "flat" => p.amount.unwrap_or_default(),
