@@ -904,3 +904,28 @@ fn common_rule(rules: std::collections::BTreeSet<String>) -> String {
         _ => "mixed".into(),
     }
 }
+
+impl Engine {
+    /// The `agreement` step (06 §13): set an agreement's status and its recognition and
+    /// forecast gates.
+    pub fn set_agreement_gates(
+        &self,
+        agreement: &str,
+        status: Option<AgreementStatus>,
+        revrec_active: Option<bool>,
+        forecast_active: Option<bool>,
+    ) -> Result<Agreement> {
+        let mut ag = self.known_agreement(agreement)?;
+        if let Some(s) = status {
+            ag.status = s;
+        }
+        if let Some(v) = revrec_active {
+            ag.revrec_active = v;
+        }
+        if let Some(v) = forecast_active {
+            ag.forecast_active = v;
+        }
+        self.save_agreement(&ag, vec![])?;
+        Ok(ag)
+    }
+}

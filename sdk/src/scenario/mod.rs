@@ -3,6 +3,7 @@
 mod billing;
 mod documents;
 mod receivables;
+mod revenue;
 
 use chrono::NaiveDate;
 use reckon_engine::dates::parse_date;
@@ -89,6 +90,15 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("dso", Ty::Any, "05 §6 DSO over a period"),
     opt("summary", Ty::Any, "05 §7 the account billing summary"),
     opt("outbox", Ty::Any, "04 §12"),
+    opt("revenue", Ty::Any, "06 §13: actual rows of a fee, obligation, agreement or entity"),
+    opt("deferred", Ty::Any, "06 §10: summaries per generated period"),
+    opt("period", Ty::Any, "06 §8: an entity's open period and counts"),
+    opt("fees", Ty::Any, "06 §13: an agreement's fees"),
+    opt("obligations", Ty::Any, "06 §13: an agreement's obligations"),
+    opt("agreement_lines", Ty::Any, "06 §13: an agreement's lines"),
+    opt("revenue_run", Ty::Any, "06 §9: a revenue run's result"),
+    opt("journal", Ty::Any, "06 §11: the last journal export"),
+    opt("agreement", Ty::Any, "06 §2: an agreement's fields"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -110,22 +120,10 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("wallet", "05"),
     ("late_fees", "05"),
     ("cancel_late_fee", "05"),
-    ("ready_for_revenue", "06"),
-    ("agreement", "06"),
-    ("revenue_run", "06"),
-    ("close_period", "06"),
-    ("reopen_period", "06"),
-    ("percent_complete", "06"),
-    ("milestone", "06"),
-    ("revenue_entry", "06"),
-    ("revenue_adjustment", "06"),
-    ("edit_fee", "06"),
-    ("move_fee", "06"),
     ("actual_to_forecast", "06"),
     ("forecast_to_budget", "06"),
     ("snapshot", "06"),
     ("delete_snapshot", "06"),
-    ("journal", "06"),
 ];
 const STEPS: &[&str] = &[
     "activate",
@@ -153,6 +151,18 @@ const STEPS: &[&str] = &[
     "send",
     "deliver_emails",
     "mail_sink",
+    "ready_for_revenue",
+    "agreement",
+    "revenue_run",
+    "close_period",
+    "reopen_period",
+    "percent_complete",
+    "milestone",
+    "revenue_entry",
+    "revenue_adjustment",
+    "edit_fee",
+    "move_fee",
+    "journal",
 ];
 
 /// A validation error in a scenario file.
@@ -217,6 +227,7 @@ enum Step {
     Billing(billing::Action),
     Receivables(receivables::Action),
     Documents(documents::Action),
+    Revenue(revenue::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -239,6 +250,7 @@ enum Expectation {
     Billing(billing::Check),
     Receivables(receivables::Check),
     Documents(documents::Check),
+    Revenue(revenue::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -507,6 +519,7 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                                 | Step::Billing(_)
                                 | Step::Receivables(_)
                                 | Step::Documents(_)
+                                | Step::Revenue(_)
                         ))
                     )
                 {
@@ -554,6 +567,11 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Documents),
                 );
+                exps.extend(
+                    revenue::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Revenue),
+                );
                 out.push((n, Step::Expect(exps)));
             }
             a if documents::ACTIONS.contains(&a) => {
@@ -566,6 +584,12 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                 out.push((
                     n,
                     Step::Billing(billing::parse_action(a, v, &path, &mut findings)),
+                ));
+            }
+            a if revenue::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Revenue(revenue::parse_action(a, n, v, &path, &mut findings)),
                 ));
             }
             a if receivables::ACTIONS.contains(&a) => {
@@ -631,6 +655,7 @@ impl Scenario {
             setup(&format!("order {}", o.id), engine.submit_order(o.clone()));
         }
         let mut mail = documents::Context::default();
+        let mut rev = revenue::Context::default();
         let mut last: Option<(usize, String, Result<(), EngineError>)> = None;
         let check_unclaimed = |last: &mut Option<(usize, String, Result<(), EngineError>)>,
                                mismatches: &mut Vec<Mismatch>| {
@@ -675,6 +700,14 @@ impl Scenario {
                     let r = documents::execute(&engine, &mut mail, a, clock);
                     last = Some((*n, documents::describe(a), r));
                 }
+                Step::Revenue(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = revenue::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    let r = revenue::execute(&engine, &mut rev, a, clock);
+                    last = Some((*n, revenue::describe(a), r));
+                }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
                     match last.take() {
@@ -712,7 +745,11 @@ impl Scenario {
                 Step::Expect(exps) => {
                     check_unclaimed(&mut last, &mut mismatches);
                     for e in exps {
-                        self.check(&engine, *n, e, &mut mismatches);
+                        if let Expectation::Revenue(c) = e {
+                            revenue::check(&engine, &rev, *n, c, &mut mismatches);
+                        } else {
+                            self.check(&engine, *n, e, &mut mismatches);
+                        }
                     }
                 }
             }
@@ -768,6 +805,7 @@ impl Scenario {
             Expectation::Billing(c) => billing::check(engine, n, c, out),
             Expectation::Receivables(c) => receivables::check(engine, n, c, out),
             Expectation::Documents(c) => documents::check(engine, n, c, out),
+            Expectation::Revenue(_) => {}
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {
