@@ -366,7 +366,14 @@ impl Engine {
                             config: Default::default(),
                             agreement: with_tp.clone(),
                         })
-                        .map_err(|e| callback_failed("revenue_allocation", &record, e))?;
+                        .map_err(|e| {
+                            // 07 §1: a sum violation is the engine's allocation_mismatch.
+                            if e.reason.as_deref() == Some("sum_mismatch") {
+                                refuse(Code::AllocationMismatch, &record, "allocation", e.message)
+                            } else {
+                                callback_failed("revenue_allocation", &record, e)
+                            }
+                        })?;
                     per_line("revenue_allocation", &record, &with_tp, out)?
                 }
                 None if settings.relative_ssp => self.relative_ssp(&used, &chains, &tps, scale)?,

@@ -797,14 +797,6 @@ impl Engine {
         let f = ag.fees[i].clone();
         let record = format!("fee:{}", f.fee_ref);
         let target_ref = obligation.strip_prefix("obligation:").unwrap_or(obligation);
-        let mut target = self.revenue_obligation(target_ref)?.ok_or_else(|| {
-            refuse(
-                Code::UnknownObligation,
-                &format!("obligation:{target_ref}"),
-                "obligation",
-                "no such obligation",
-            )
-        })?;
         if ag.standard != Standard::Asc606 {
             return Err(refuse(
                 Code::FeeMoveNotAllowed,
@@ -813,6 +805,14 @@ impl Engine {
                 "ASC 605 agreements have no obligations",
             ));
         }
+        let mut target = self.revenue_obligation(target_ref)?.ok_or_else(|| {
+            refuse(
+                Code::UnknownObligation,
+                &format!("obligation:{target_ref}"),
+                "obligation",
+                "no such obligation",
+            )
+        })?;
         if target.account != ag.account || target.currency != ag.currency {
             return Err(refuse(
                 Code::FeeMoveNotAllowed,

@@ -180,7 +180,15 @@ const LINES: Ty = Ty::Obj(&[
     req("agreement", Ty::Text, "agreement:O-1"),
     req(
         "columns",
-        Ty::List(&Ty::Enum(&["line", "net_price", "transaction_price", "allocation", "ssp"])),
+        Ty::List(&Ty::Enum(&[
+            "line",
+            "net_price",
+            "transaction_price",
+            "allocation",
+            "ssp",
+            "start",
+            "end",
+        ])),
         "compared columns",
     ),
     TABLE_ROWS,
@@ -713,6 +721,8 @@ fn table_cells(
                         "net_price" => m2(l.net_price),
                         "transaction_price" => m2(l.transaction_price),
                         "allocation" => m2(l.allocation),
+                        "start" => l.start.to_string(),
+                        "end" => l.end.to_string(),
                         _ => l.ssp.map(m2).unwrap_or_default(),
                     })
                 })
