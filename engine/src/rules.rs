@@ -446,7 +446,9 @@ impl RuleLoader {
         // The revenue documents' own rules (06 §3).
         self.errors.extend(revenue::check(
             &revenue_rows,
-            default_revenue_policy.as_ref().map(|(f, n)| (f.as_str(), n)),
+            default_revenue_policy
+                .as_ref()
+                .map(|(f, n)| (f.as_str(), n)),
         ));
         let (templates, template_errors) = invoicing::templates(&invoicing_rows);
         set.templates = templates;

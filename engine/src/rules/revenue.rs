@@ -272,7 +272,14 @@ pub(super) fn check(rows: &[Row], default_policy: Option<(&str, &Node)>) -> Vec<
         }
     }
     for row in of("orders") {
-        for (i, line) in row.2.get("lines").and_then(Node::as_seq).unwrap_or_default().iter().enumerate() {
+        for (i, line) in row
+            .2
+            .get("lines")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             if money(line, "ssp").is_some_and(|v| v < Decimal::ZERO) {
                 out.push(at(
                     "negative_ssp",

@@ -43,16 +43,28 @@ const AGREEMENT: Ty = Ty::Obj(&[
     opt("forecast_active", Ty::Bool, "forecast gate"),
 ]);
 const REVENUE_RUN: Ty = Ty::Obj(&[
-    opt("name", Ty::Text, "a rules run's name, or the inline run's (default a fresh name)"),
+    opt(
+        "name",
+        Ty::Text,
+        "a rules run's name, or the inline run's (default a fresh name)",
+    ),
     opt(
         "kind",
         Ty::Enum(&["actual", "rollback_actual"]),
         "actual or rollback_actual (forecast kinds are not supported by this version)",
     ),
-    opt("type", Ty::Enum(&["immediate", "scheduled"]), "default immediate"),
+    opt(
+        "type",
+        Ty::Enum(&["immediate", "scheduled"]),
+        "default immediate",
+    ),
     opt("legal_entity", Ty::Text, "legal entity id"),
     opt("period", Ty::YearMonth, "YYYY-MM; must be the open period"),
-    opt("filters", Ty::List(&Ty::Any), "04 §2.2 rows over account, location, legal_entity, order"),
+    opt(
+        "filters",
+        Ty::List(&Ty::Any),
+        "04 §2.2 rows over account, location, legal_entity, order",
+    ),
     opt("filter_logic", Ty::Text, "expression over row numbers"),
     opt("schedule", Ty::Any, "scheduled runs only"),
     opt("date", Ty::Date, "the step's clock date"),
@@ -61,8 +73,16 @@ const ENTITY: Ty = Ty::Obj(&[req("legal_entity", Ty::Text, "legal entity id")]);
 const PERCENT: Ty = Ty::Obj(&[
     req("fee", Ty::Text, "fee:O-1/L1#1"),
     req("period", Ty::YearMonth, "YYYY-MM"),
-    opt("actual", Ty::Decimal("-1000000", "1000000"), "cumulative actual percent"),
-    opt("forecast", Ty::Decimal("-1000000", "1000000"), "forecast percent"),
+    opt(
+        "actual",
+        Ty::Decimal("-1000000", "1000000"),
+        "cumulative actual percent",
+    ),
+    opt(
+        "forecast",
+        Ty::Decimal("-1000000", "1000000"),
+        "forecast percent",
+    ),
 ]);
 const MILESTONE: Ty = Ty::Obj(&[
     req("fee", Ty::Text, "fee:O-1/L1#1"),
@@ -105,7 +125,16 @@ const REVENUE: Ty = Ty::Obj(&[
     opt("agreement", Ty::Text, "agreement:O-1"),
     opt("legal_entity", Ty::Text, "legal entity id"),
     opt("kind", Ty::Enum(&["actual"]), "actual (default)"),
-    req("columns", Ty::List(&Ty::Enum(&["period", "amount", "cumulative", "unrecognised"])), "compared columns"),
+    req(
+        "columns",
+        Ty::List(&Ty::Enum(&[
+            "period",
+            "amount",
+            "cumulative",
+            "unrecognised",
+        ])),
+        "compared columns",
+    ),
     TABLE_ROWS,
     TABLE_FIRST,
 ]);
@@ -134,8 +163,16 @@ const DEFERRED: Ty = Ty::Obj(&[
 const PERIOD: Ty = Ty::Obj(&[
     req("legal_entity", Ty::Text, "legal entity id"),
     opt("current", Ty::Date, "open period month end"),
-    opt("eligible", Ty::Int(0, i64::MAX), "agreements eligible for actuals"),
-    opt("with_actuals", Ty::Int(0, i64::MAX), "agreements with a summary for it"),
+    opt(
+        "eligible",
+        Ty::Int(0, i64::MAX),
+        "agreements eligible for actuals",
+    ),
+    opt(
+        "with_actuals",
+        Ty::Int(0, i64::MAX),
+        "agreements with a summary for it",
+    ),
 ]);
 const FEES: Ty = Ty::Obj(&[
     req("agreement", Ty::Text, "agreement:O-1"),
@@ -196,11 +233,19 @@ const LINES: Ty = Ty::Obj(&[
 ]);
 const RUN: Ty = Ty::Obj(&[
     req("name", Ty::Text, "run name"),
-    opt("status", Ty::Enum(&["completed", "completed_with_errors", "failed"]), "run status"),
+    opt(
+        "status",
+        Ty::Enum(&["completed", "completed_with_errors", "failed"]),
+        "run status",
+    ),
     opt("succeeded", Ty::Int(0, i64::MAX), "count"),
     opt("failed", Ty::Int(0, i64::MAX), "count"),
     opt("skipped", Ty::Int(0, i64::MAX), "count"),
-    opt("entries", Ty::List(&Ty::List(&Ty::Text)), "[agreement, status, code] of failed and skipped entries"),
+    opt(
+        "entries",
+        Ty::List(&Ty::List(&Ty::Text)),
+        "[agreement, status, code] of failed and skipped entries",
+    ),
 ]);
 const JOURNAL_EXPECT: Ty = Ty::Obj(&[
     req(
@@ -412,9 +457,10 @@ pub(super) fn execute(
             .map(|_| ()),
         "revenue_run" => {
             let name = s(v, "name");
-            let only_name = v
-                .as_mapping()
-                .is_some_and(|m| m.keys().all(|k| matches!(k.as_str(), Some("name" | "date"))));
+            let only_name = v.as_mapping().is_some_and(|m| {
+                m.keys()
+                    .all(|k| matches!(k.as_str(), Some("name" | "date")))
+            });
             let def = match (&name, only_name) {
                 (Some(n), true) => engine.revenue_run_definition(n)?.ok_or_else(|| {
                     EngineError::refused(
@@ -434,15 +480,16 @@ pub(super) fn execute(
                     if name.is_none() {
                         m.insert("name".into(), format!("step-{}", a.n).into());
                     }
-                    serde_yaml::from_value::<RevenueRunDef>(serde_yaml::Value::Mapping(m))
-                        .map_err(|e| {
+                    serde_yaml::from_value::<RevenueRunDef>(serde_yaml::Value::Mapping(m)).map_err(
+                        |e| {
                             EngineError::refused(
                                 Code::InvalidRecord,
                                 "revenue_run",
                                 "",
                                 e.to_string(),
                             )
-                        })?
+                        },
+                    )?
                 }
             };
             engine.revenue_run(&def).map(|_| ())
@@ -523,7 +570,10 @@ fn agreement_series(ag: &Agreement, sums: &[Summary]) -> Series {
             .map(|a| a.amount)
             .sum();
         let amount: Decimal = s.rows.iter().map(|(_, v)| *v).sum::<Decimal>() + adj;
-        out.insert(s.period.clone(), (amount, s.recognised_to_date, s.unrecognised));
+        out.insert(
+            s.period.clone(),
+            (amount, s.recognised_to_date, s.unrecognised),
+        );
     }
     out
 }
@@ -566,7 +616,12 @@ fn series(engine: &Engine, v: &serde_yaml::Value) -> Result<Series, EngineError>
     if let Some(o) = s(v, "obligation") {
         let r = o.strip_prefix("obligation:").unwrap_or(&o).to_string();
         let ob = engine.revenue_obligation(&r)?.ok_or_else(|| {
-            EngineError::refused(Code::UnknownObligation, o.clone(), "obligation", "no such obligation")
+            EngineError::refused(
+                Code::UnknownObligation,
+                o.clone(),
+                "obligation",
+                "no such obligation",
+            )
         })?;
         let mut out = Series::new();
         for f in &ob.fees {
@@ -815,7 +870,16 @@ pub(super) fn check(engine: &Engine, ctx: &Context, n: usize, c: &Check, out: &m
                             })
                             .collect()
                     };
-                    compare_table(out, n, &what, columns, &norm(rows), *first, &norm(&cells), 2);
+                    compare_table(
+                        out,
+                        n,
+                        &what,
+                        columns,
+                        &norm(rows),
+                        *first,
+                        &norm(&cells),
+                        2,
+                    );
                 }
                 Err(e) => out.push(Mismatch {
                     step: n,
@@ -839,33 +903,44 @@ pub(super) fn check(engine: &Engine, ctx: &Context, n: usize, c: &Check, out: &m
                         ]
                     })
                 }
-                "agreement" => engine.known_agreement(&s(v, "ref").unwrap_or_default()).map(|a| {
-                    vec![
-                        (
-                            "status",
-                            if a.status == AgreementStatus::Draft { "draft" } else { "activated" }
+                "agreement" => engine
+                    .known_agreement(&s(v, "ref").unwrap_or_default())
+                    .map(|a| {
+                        vec![
+                            (
+                                "status",
+                                if a.status == AgreementStatus::Draft {
+                                    "draft"
+                                } else {
+                                    "activated"
+                                }
                                 .to_string(),
-                        ),
-                        (
-                            "standard",
-                            serde_json::to_value(a.standard)
-                                .ok()
-                                .and_then(|x| x.as_str().map(str::to_string))
-                                .unwrap_or_default(),
-                        ),
-                        ("start", a.start.to_string()),
-                        ("end", a.end.to_string()),
-                        ("legal_entity", a.legal_entity.clone()),
-                        ("currency", a.currency.clone()),
-                        ("revrec_active", a.revrec_active.to_string()),
-                        ("forecast_active", a.forecast_active.to_string()),
-                    ]
-                }),
+                            ),
+                            (
+                                "standard",
+                                serde_json::to_value(a.standard)
+                                    .ok()
+                                    .and_then(|x| x.as_str().map(str::to_string))
+                                    .unwrap_or_default(),
+                            ),
+                            ("start", a.start.to_string()),
+                            ("end", a.end.to_string()),
+                            ("legal_entity", a.legal_entity.clone()),
+                            ("currency", a.currency.clone()),
+                            ("revrec_active", a.revrec_active.to_string()),
+                            ("forecast_active", a.forecast_active.to_string()),
+                        ]
+                    }),
                 _ => {
                     let name = s(v, "name").unwrap_or_default();
                     engine.revenue_run_result(&name).and_then(|rs| {
                         let r = rs.into_iter().last().ok_or_else(|| {
-                            EngineError::refused(Code::UnknownRun, name.clone(), "name", "no execution")
+                            EngineError::refused(
+                                Code::UnknownRun,
+                                name.clone(),
+                                "name",
+                                "no execution",
+                            )
                         })?;
                         let entries: Vec<String> = r
                             .entries

@@ -7,4 +7,5 @@ mod email;
 mod garbled;
 mod plugins;
 mod properties;
+mod revenue;
 mod scenarios;

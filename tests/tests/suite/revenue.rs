@@ -1,0 +1,336 @@
+//! Revenue recognition (06): property tests — every fee's periods sum exactly to the fee, every
+//! allocation sums to the price — and the rules-check errors of 06 §3 (RR-17).
+
+use chrono::{Days, NaiveDate};
+use proptest::prelude::*;
+use reckon_engine::allocation::largest_remainder;
+use reckon_engine::dates::month_index;
+use reckon_engine::revenue::calc::{cumulative, horizon, NoFacts};
+use reckon_engine::revenue::{Fee, FeeMilestone, Rule};
+use reckon_engine::rules::load_str;
+use reckon_engine::store::MemStore;
+use reckon_engine::Engine;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn fee(rule: Rule, amount: Decimal, start: NaiveDate, end: NaiveDate, leap: bool) -> Fee {
+    Fee {
+        fee_ref: "O-1/L1#1".into(),
+        line: "O-1/L1".into(),
+        chain: 0,
+        rule,
+        policy: "P".into(),
+        fee_type: "flat".into(),
+        amount,
+        transaction_price: amount,
+        start,
+        end,
+        obligation: None,
+        origin: "order".into(),
+        parent: None,
+        ignore_leap_year: leap,
+        line_net_price: amount,
+        milestones: vec![],
+        percent_actual: BTreeMap::new(),
+        percent_forecast: BTreeMap::new(),
+        manual: BTreeMap::new(),
+        frozen: None,
+        revenue_account: "revenue".into(),
+        deferred_account: "deferred_revenue".into(),
+    }
+}
+
+/// A fee of a generated rule, amount and term; milestone and percent-complete fees get inputs
+/// that complete them (milestone percents summing to 100, a last percent of 100).
+fn fees() -> impl Strategy<Value = Fee> {
+    (
+        0u64..9_000,
+        0u64..1_200,
+        -100_000_000i64..100_000_000,
+        prop_oneof![Just(0u32), Just(2), Just(3)],
+        any::<bool>(),
+        0usize..5,
+        proptest::collection::vec((1u64..60, 0u64..1_200), 1..5),
+    )
+        .prop_map(|(s, len, cents, scale, leap, kind, parts)| {
+            let start = d(2000, 1, 1) + Days::new(s);
+            let end = start + Days::new(len);
+            let amount = Decimal::new(cents, scale);
+            let rule = [
+                Rule::Ratable,
+                Rule::RatableDay,
+                Rule::Immediate,
+                Rule::Milestone,
+                Rule::PercentComplete,
+            ][kind];
+            let mut f = fee(
+                rule,
+                amount,
+                start,
+                if rule == Rule::Immediate { start } else { end },
+                leap,
+            );
+            let total: u64 = parts.iter().map(|p| p.0).sum();
+            match rule {
+                Rule::Milestone => {
+                    // Percents summing to exactly 100 (the last takes the remainder).
+                    let mut left = Decimal::ONE_HUNDRED;
+                    for (i, (w, at)) in parts.iter().enumerate() {
+                        let pct = if i + 1 == parts.len() {
+                            left
+                        } else {
+                            (Decimal::ONE_HUNDRED * Decimal::from(*w) / Decimal::from(total))
+                                .round_dp(2)
+                        };
+                        left -= pct;
+                        f.milestones.push(FeeMilestone {
+                            name: format!("m{i}"),
+                            percent: pct,
+                            expected: None,
+                            actual: Some(start + Days::new(*at % (len + 1))),
+                        });
+                    }
+                }
+                Rule::PercentComplete => {
+                    let first = month_index(start);
+                    let months = (month_index(end) - first + 1) as u64;
+                    let mut pct = Decimal::ZERO;
+                    let mut cum = 0;
+                    for (i, (w, _)) in parts.iter().enumerate() {
+                        cum += w;
+                        pct = if i + 1 == parts.len() {
+                            Decimal::ONE_HUNDRED
+                        } else {
+                            (Decimal::ONE_HUNDRED * Decimal::from(cum) / Decimal::from(total))
+                                .round_dp(1)
+                        };
+                        let m = first + ((i as u64 * months) / parts.len() as u64) as i32;
+                        f.percent_actual
+                            .insert(reckon_engine::revenue::calc::period_name(m), pct);
+                    }
+                    let _ = pct;
+                    let last = reckon_engine::revenue::calc::period_name(month_index(end));
+                    f.percent_actual.insert(last, Decimal::ONE_HUNDRED);
+                }
+                _ => {}
+            }
+            f
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    /// 06 §1: rows are differences of rounded cumulative targets, so they sum to the fee exactly
+    /// once its horizon is reached, every row is at the currency's scale, and for the time rules
+    /// the cumulative never overshoots the fee.
+    #[test]
+    fn every_fee_s_periods_sum_exactly_to_the_fee(f in fees()) {
+        let scale = f.amount.scale();
+        let first = month_index(f.start) - 2;
+        let last = horizon(&f) + 2;
+        let mut prev = Decimal::ZERO;
+        let mut sum = Decimal::ZERO;
+        for p in first..=last {
+            let c = cumulative(&f, p, scale, &NoFacts);
+            let row = c - prev;
+            prop_assert!(row.round_dp(scale) == row, "row {row} not at scale {scale}");
+            if matches!(f.rule, Rule::Ratable | Rule::RatableDay) {
+                prop_assert!(c.abs() <= f.amount.abs(), "cumulative {c} beyond {}", f.amount);
+                prop_assert!(row.is_zero() || row.is_sign_negative() == f.amount.is_sign_negative());
+            }
+            sum += row;
+            prev = c;
+        }
+        prop_assert_eq!(sum, f.amount);
+    }
+
+    /// 06 §5: the largest-remainder split sums to the total exactly, and each part is within one
+    /// minor unit of its exact share.
+    #[test]
+    fn allocations_sum_to_the_price(
+        cents in -10_000_000_000i64..10_000_000_000,
+        scale in prop_oneof![Just(0u32), Just(2), Just(3)],
+        weights in proptest::collection::vec(0u32..100_000, 1..12),
+    ) {
+        prop_assume!(weights.iter().any(|w| *w > 0));
+        let total = Decimal::new(cents, scale);
+        let w: Vec<Decimal> = weights.iter().map(|x| Decimal::from(*x)).collect();
+        let parts = largest_remainder(total, &w, scale);
+        prop_assert_eq!(parts.iter().copied().sum::<Decimal>(), total);
+        let sum_w: Decimal = w.iter().copied().sum();
+        let unit = Decimal::new(1, scale);
+        for (p, wi) in parts.iter().zip(&w) {
+            let exact = total * *wi / sum_w;
+            prop_assert!((*p - exact).abs() < unit, "{p} vs exact {exact}");
+        }
+    }
+}
+
+/// A world of `lines` one-time lines (net price, SSP, split percent of the first chain or none)
+/// under ASC 606 with relative SSP.
+fn world(lines: &[(i64, u32, Option<u32>)], relative: bool) -> (Engine, String) {
+    let mut products = String::new();
+    let mut splits = String::new();
+    let mut order_lines = String::new();
+    for (i, (cents, ssp, split)) in lines.iter().enumerate() {
+        let policy = match split {
+            Some(p) => {
+                splits.push_str(&format!(
+                    "    - {{name: S{i}, type: split, entries: [{{sequence: 1, percent: {p}, revenue_policy: NOW}}, {{sequence: 2, percent: {}, revenue_policy: RAT}}]}}\n",
+                    100 - p
+                ));
+                format!("revenue_policy: RAT, split_merge_policy: S{i}")
+            }
+            None => "revenue_policy: RAT".into(),
+        };
+        products.push_str(&format!(
+            "    - {{code: P{i}, name: P{i}, price_type: one_time, selling_frequency: one_time, billing_frequency: one_time, billing_rule: advance, {policy}}}\n"
+        ));
+        order_lines.push_str(&format!(
+            "      - {{id: L{i}, product: P{i}, quantity: 1, start: 2018-01-10, end: 2018-07-20, net_price: \"{}\", ssp: \"{ssp}\"}}\n",
+            Decimal::new(*cents, 2)
+        ));
+    }
+    let alloc = if relative {
+        "relative_ssp"
+    } else {
+        "transaction_price"
+    };
+    let text = format!(
+        "system: {{enable_asc606: true, revenue_allocation: {alloc}}}\n\
+revenue_policies:\n    - {{name: NOW, rule: immediate}}\n    - {{name: RAT, rule: ratable_day}}\n\
+split_merge_policies:\n    - {{name: UNUSED, type: merge}}\n{splits}\
+products:\n{products}\
+legal_entities:\n    - {{id: LE1, currency: USD}}\n\
+accounts:\n    - {{id: ACME, currency: USD, legal_entity: LE1}}\n\
+orders:\n  - id: O-1\n    account: ACME\n    order_date: 2018-01-01\n    ready_for_revenue_date: 2018-01-01\n    lines:\n{order_lines}"
+    );
+    let rules = load_str("world.yaml", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let engine = Engine::new(Arc::new(MemStore::new()), rules.clone());
+    for le in &rules.legal_entities {
+        engine.upsert_legal_entity(le.clone()).unwrap();
+    }
+    for a in &rules.accounts {
+        engine.upsert_account(a.clone()).unwrap();
+    }
+    for o in &rules.orders {
+        engine.submit_order(o.clone()).unwrap();
+    }
+    (engine, text)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// End to end (06 §4–§8): an agreement's allocations sum to its transaction price, chains
+    /// split their line exactly, obligations carry their fees' sums, and after every period is
+    /// generated and closed each fee's rows sum exactly to the fee.
+    #[test]
+    fn agreements_allocate_exactly_and_recognise_every_fee(
+        lines in proptest::collection::vec((1i64..50_000_000, 0u32..1_000, prop_oneof![Just(None), (1u32..100).prop_map(Some)]), 1..5),
+        relative in any::<bool>(),
+    ) {
+        prop_assume!(!relative || lines.iter().any(|l| l.1 > 0));
+        let (engine, text) = world(&lines, relative);
+        engine.activate("O-1", d(2018, 1, 1)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let ag = engine.revenue_agreement("O-1").unwrap().unwrap();
+        let tp: Decimal = ag.lines.iter().map(|l| l.transaction_price).sum();
+        let alloc: Decimal = ag.lines.iter().map(|l| l.allocation).sum();
+        prop_assert_eq!(tp, alloc);
+        let net: Decimal = lines.iter().map(|l| Decimal::new(l.0, 2)).sum();
+        prop_assert_eq!(tp, net);
+        for l in &ag.lines {
+            let chains: Decimal = ag.fees.iter().filter(|f| f.line == l.order_line).map(|f| f.amount).sum();
+            prop_assert_eq!(chains, l.allocation);
+        }
+        let mut ob_total = Decimal::ZERO;
+        for r in &ag.obligations {
+            let o = engine.revenue_obligation(r).unwrap().unwrap();
+            let fees: Decimal = ag.fees.iter().filter(|f| f.obligation.as_deref() == Some(r.as_str())).map(|f| f.amount).sum();
+            prop_assert_eq!(o.allocation, fees);
+            ob_total += o.allocation;
+        }
+        prop_assert_eq!(ob_total, alloc);
+        for _ in 0..9 {
+            let p = month_index(engine.revenue_period("LE1").unwrap().current);
+            engine.generate_actual("O-1", p).unwrap().ok();
+            engine.close_period("LE1").unwrap();
+        }
+        let sums = engine.revenue_summaries("O-1").unwrap();
+        for f in &ag.fees {
+            let total: Decimal = sums.iter().flat_map(|s| &s.rows).filter(|(r, _)| *r == f.fee_ref).map(|(_, v)| *v).sum();
+            prop_assert_eq!(total, f.amount, "fee {}", f.fee_ref);
+        }
+        let last = sums.last().unwrap();
+        prop_assert_eq!(last.unrecognised, Decimal::ZERO);
+        prop_assert_eq!(last.recognised_to_date, alloc);
+    }
+}
+
+fn codes(text: &str) -> Vec<(String, String, String)> {
+    match load_str("rev.yaml", text) {
+        Ok(_) => vec![],
+        Err(errs) => errs
+            .into_iter()
+            .map(|e| (e.code.to_string(), e.path.clone(), e.found.clone()))
+            .collect(),
+    }
+}
+
+const ONE: &str = "price_type: one_time, selling_frequency: one_time, billing_frequency: one_time, billing_rule: advance";
+
+/// RR-17 (06 §14): a split of 30 + 60 is refused with split_percent_sum naming the policy,
+/// found 90, allowed 100; 30 + 70 is accepted. The error carries file, line and column.
+#[test]
+fn rr17_split_percentages_must_sum_to_100() {
+    let policy = |b: u32| {
+        format!(
+            "revenue_policies:\n  - {{name: NOW, rule: immediate}}\n  - {{name: RAT, rule: ratable}}\n\
+split_merge_policies:\n  - name: LEASE\n    type: split\n    entries:\n      - {{sequence: 1, percent: 30, revenue_policy: NOW}}\n      - {{sequence: 2, percent: {b}, revenue_policy: RAT}}\n"
+        )
+    };
+    let errs = load_str("rev.yaml", &policy(60)).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let e = &errs[0];
+    assert_eq!(e.code, "split_percent_sum");
+    assert!(e.found.contains("90") && e.found.contains("LEASE"), "{e}");
+    assert_eq!(e.allowed, "100");
+    // The entries list starts on line 8 (its first entry).
+    assert_eq!((e.file.as_str(), e.pos.line), ("rev.yaml", 8), "{e}");
+    assert!(load_str("rev.yaml", &policy(70)).is_ok());
+}
+
+/// Every rules-check code of 06 §3, each at its row's key.
+#[test]
+fn revenue_rules_check_rejects_every_bad_document() {
+    let cases: Vec<(String, &str, &str)> = vec![
+        (format!("products:\n  - {{code: P, name: P, {ONE}, revenue_policy: NOPE}}\n"), "unknown_revenue_policy", "products[0].revenue_policy"),
+        ("system: {default_revenue_policy: NOPE}\n".into(), "unknown_revenue_policy", "system.default_revenue_policy"),
+        ("revenue_policies:\n  - {name: R, rule: ratable, is_milestone: true}\n".into(), "bad_milestone_policy", "revenue_policies[0].is_milestone"),
+        ("revenue_policies:\n  - {name: R, rule: ratable, milestones: [{name: a, percent: 100}]}\n".into(), "bad_milestone_policy", "revenue_policies[0].milestones"),
+        ("revenue_policies:\n  - {name: R, rule: milestone, milestones: [{name: a, percent: 50}, {name: a, percent: 50}]}\n".into(), "bad_milestones", "revenue_policies[0].milestones[1].name"),
+        ("revenue_policies:\n  - {name: R, rule: milestone, milestones: [{name: a, percent: 40}, {name: b, percent: 50}]}\n".into(), "bad_milestones", "revenue_policies[0].milestones"),
+        ("revenue_policies:\n  - {name: R, rule: ratable}\nsplit_merge_policies:\n  - {name: S, type: split, entries: [{sequence: 1, percent: 100, revenue_policy: R}]}\n".into(), "bad_split_entries", "split_merge_policies[0].entries"),
+        ("revenue_policies:\n  - {name: R, rule: ratable}\nsplit_merge_policies:\n  - {name: S, type: merge, entries: [{sequence: 1, percent: 50, revenue_policy: R}, {sequence: 2, percent: 50, revenue_policy: R}]}\n".into(), "bad_split_entries", "split_merge_policies[0].entries"),
+        ("revenue_policies:\n  - {name: R, rule: ratable}\nsplit_merge_policies:\n  - {name: S, type: split, entries: [{sequence: 1, percent: 50, revenue_policy: R}, {sequence: 1, percent: 50, revenue_policy: R}]}\n".into(), "bad_split_entries", "split_merge_policies[0].entries[1].sequence"),
+        ("revenue_policies:\n  - {name: R, rule: ratable}\nsplit_merge_policies:\n  - {name: S, type: split, entries: [{sequence: 1, percent: 50, revenue_policy: R}, {sequence: 2, percent: 50, revenue_policy: R}]}\nproducts:\n  - {code: U, name: U, price_type: usage, selling_frequency: monthly, billing_frequency: usage, billing_rule: arrears, split_merge_policy: S}\n".into(), "split_on_usage_product", "products[0].split_merge_policy"),
+        ("revenue_policies:\n  - {name: R, rule: immediate}\nproducts:\n  - {code: U, name: U, price_type: usage, selling_frequency: monthly, billing_frequency: usage, billing_rule: arrears, revenue_policy: R}\n".into(), "rule_not_allowed_for_product", "products[0].revenue_policy"),
+        (format!("revenue_policies:\n  - {{name: R, rule: prepay}}\nproducts:\n  - {{code: P, name: P, {ONE}, revenue_policy: R}}\n"), "rule_not_allowed_for_product", "products[0].revenue_policy"),
+        (format!("split_merge_policies:\n  - {{name: M, type: merge}}\nproducts:\n  - {{code: P, name: P, {ONE}, split_merge_policy: M}}\n"), "merge_without_revenue_policy", "products[0].split_merge_policy"),
+        (format!("products:\n  - {{code: P, name: P, {ONE}, revenue_policy: none, ssp: \"-1.00\"}}\n"), "negative_ssp", "products[0].ssp"),
+        ("legal_entities:\n  - {id: LE1, currency: USD, revenue_period: 2018-01-15}\n".into(), "period_not_month_end", "legal_entities[0].revenue_period"),
+    ];
+    for (text, code, path) in cases {
+        let got = codes(&text);
+        assert!(
+            got.iter().any(|(c, p, _)| c == code && p == path),
+            "expected {code} at {path} for\n{text}\ngot {got:?}"
+        );
+    }
+}
