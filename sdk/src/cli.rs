@@ -71,7 +71,7 @@ enum Command {
         command: PluginCommand,
     },
     /// A report over a store, as CSV or JSON (05 §9): invoice_forecast, ar_transactions, ar_aging,
-    /// dso.
+    /// dso; revenue_journal (06 §11) and revenue_waterfall (06) with --legal-entity.
     Report {
         /// The report name.
         name: String,
@@ -99,6 +99,12 @@ enum Command {
         /// DSO method: standard or countback.
         #[arg(long)]
         method: Option<String>,
+        /// Legal entity (revenue_journal, revenue_waterfall).
+        #[arg(long)]
+        legal_entity: Option<String>,
+        /// Period `YYYY-MM` (revenue_journal: a closed period).
+        #[arg(long)]
+        period: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
@@ -314,10 +320,24 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             currency,
             detail,
             method,
+            legal_entity,
+            period,
             format,
         } => {
             let reckon = Reckon::open(&store)
                 .with_context(|| format!("opening store {}", store.display()))?;
+            if name == "revenue_journal" {
+                // 06 §11: the journal's own CSV and JSON shapes.
+                let journal = reckon.engine().revenue_journal(
+                    legal_entity.as_deref().unwrap_or_default(),
+                    period.as_deref().unwrap_or_default(),
+                )?;
+                match format {
+                    ReportFormat::Csv => write!(out, "{}", journal.to_csv())?,
+                    ReportFormat::Json => writeln!(out, "{}", journal.to_json())?,
+                }
+                return Ok(0);
+            }
             let q = crate::report::ReportQuery {
                 as_of,
                 from,
@@ -326,6 +346,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 currency,
                 detail,
                 method,
+                legal_entity,
+                period,
             };
             let report = crate::report::build(reckon.engine(), &name, &q)?;
             match format {

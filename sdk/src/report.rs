@@ -7,7 +7,14 @@ use reckon_engine::{Code, Engine, EngineError};
 use serde::Serialize;
 
 /// The reports this version produces.
-pub const REPORTS: &[&str] = &["invoice_forecast", "ar_transactions", "ar_aging", "dso"];
+pub const REPORTS: &[&str] = &[
+    "invoice_forecast",
+    "ar_transactions",
+    "ar_aging",
+    "dso",
+    "revenue_journal",
+    "revenue_waterfall",
+];
 
 /// What a report is asked for.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +33,10 @@ pub struct ReportQuery {
     pub detail: bool,
     /// `--method` (DSO: standard, countback).
     pub method: Option<String>,
+    /// `--legal-entity` (revenue reports).
+    pub legal_entity: Option<String>,
+    /// `--period` `YYYY-MM` (revenue_journal).
+    pub period: Option<String>,
 }
 
 /// A report: columns, rows and totals of cells (money as plain decimals, null as `None`).
@@ -58,6 +69,7 @@ pub fn build(engine: &Engine, name: &str, q: &ReportQuery) -> Result<Report, Eng
         "ar_transactions" => ar_transactions(engine, q),
         "ar_aging" => aging(engine, q),
         "dso" => dso(engine, q),
+        "revenue_waterfall" => waterfall(engine, q),
         other => Err(EngineError::refused(
             Code::UnknownReport,
             "report",
@@ -366,4 +378,43 @@ mod tests {
         assert_eq!(pad("0", 2), "0.00");
         assert_eq!(pad("7", 0), "7");
     }
+}
+
+fn waterfall(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let le = q
+        .legal_entity
+        .as_deref()
+        .ok_or_else(|| bad("legal_entity", "give --legal-entity"))?;
+    let w = engine.revenue_waterfall(le)?;
+    let mut columns = vec!["agreement".to_string(), "currency".to_string()];
+    columns.extend(w.periods.iter().cloned());
+    columns.push("total".into());
+    let mut totals = vec![None, None];
+    let mut sums = vec![rust_decimal::Decimal::ZERO; w.periods.len() + 1];
+    let rows = w
+        .rows
+        .iter()
+        .map(|r| {
+            let scale = reckon_engine::money::minor_units(&r.currency).unwrap_or(2);
+            let mut row = vec![Some(r.agreement.clone()), Some(r.currency.clone())];
+            for (i, a) in r.amounts.iter().chain([&r.total]).enumerate() {
+                sums[i] += *a;
+                row.push(Some(pad(&a.round_dp(scale).to_string(), scale)));
+            }
+            row
+        })
+        .collect();
+    totals.extend(
+        sums.iter()
+            .map(|d| Some(pad(&d.round_dp(2).to_string(), 2))),
+    );
+    Ok(Report {
+        report: "revenue_waterfall".into(),
+        as_of: None,
+        from: w.periods.first().cloned(),
+        to: w.periods.last().cloned(),
+        columns,
+        rows,
+        totals,
+    })
 }

@@ -9,6 +9,7 @@ pub mod journal;
 pub mod model;
 pub mod period;
 pub mod run;
+pub mod waterfall;
 
 pub use model::*;
 

@@ -334,3 +334,98 @@ fn revenue_rules_check_rejects_every_bad_document() {
         );
     }
 }
+
+/// The SDK's month-end close (`Reckon::close_revenue_month`) over a sled store, then the GL
+/// journal and the waterfall through `reckon report`. Figures: RR-01 (300 ratable over
+/// 2018-01..03 → 100.00 a month) and the journal form of 06 §11.
+#[test]
+fn month_end_close_waterfall_and_journal_through_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    {
+        let mut r = reckon_sdk::Reckon::open(&store).expect("open");
+        r.load_rules_str(
+            "rules.yaml",
+            &format!(
+                "revenue_policies:\n  - {{name: RAT, rule: ratable}}\n\
+products:\n  - {{code: SVC, name: S, {ONE}, revenue_policy: RAT}}\n\
+legal_entities:\n  - {{id: LE1, currency: USD}}\n\
+accounts:\n  - {{id: ACME, currency: USD, legal_entity: LE1}}\n\
+orders:\n  - {{id: O-1, account: ACME, order_date: 2018-01-01, ready_for_revenue_date: 2018-01-01, lines: [{{id: L1, product: SVC, quantity: 1, start: 2018-01-01, end: 2018-03-31, net_price: \"300.00\"}}]}}\n"
+            ),
+        )
+        .expect("rules");
+        r.load_rule_data().expect("data");
+        r.activate("O-1", d(2018, 1, 1)).expect("activate");
+        let w = r.close_revenue_month("LE1", "2018-02").expect("close");
+        assert_eq!(w.periods, vec!["2018-01", "2018-02", "2018-03"]);
+        assert_eq!(w.first_projected, 2);
+        let hundred = Decimal::new(10000, 2);
+        assert_eq!(w.rows[0].amounts, vec![hundred, hundred, hundred]);
+        assert_eq!(w.rows[0].total, Decimal::new(30000, 2));
+        // A repeat of a closed month is refused and changes nothing.
+        let e = r.close_revenue_month("LE1", "2018-01").unwrap_err();
+        assert_eq!(e.code(), "period_closed");
+    }
+    let s = store.to_str().expect("utf-8");
+    let (code, out) = reckon_tests::reckon(&[
+        "report",
+        "revenue_journal",
+        "--store",
+        s,
+        "--legal-entity",
+        "LE1",
+        "--period",
+        "2018-02",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let memo = "Recognize 100.00 USD revenue for agreement \"O-1\" for period ending 2018-02-28";
+    let memo_csv = format!("\"{}\"", memo.replace('"', "\"\""));
+    assert_eq!(
+        out,
+        format!(
+            "entry,date,legal_entity,agreement,fee,account,debit,credit,currency,memo\r\n\
+E-2018-02-000001,2018-02-28,LE1,O-1,O-1/L1#1,deferred_revenue,100.00,,USD,{memo_csv}\r\n\
+E-2018-02-000001,2018-02-28,LE1,O-1,O-1/L1#1,revenue,,100.00,USD,{memo_csv}\r\n"
+        )
+    );
+    let (code, out) = reckon_tests::reckon(&[
+        "report",
+        "revenue_journal",
+        "--store",
+        s,
+        "--legal-entity",
+        "LE1",
+        "--period",
+        "2018-02",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(j["totals"][0]["debit"], "100.00");
+    assert_eq!(j["totals"][0]["credit"], "100.00");
+    assert_eq!(j["entries"][0]["memo"], memo);
+    let (code, out) = reckon_tests::reckon(&[
+        "report",
+        "revenue_journal",
+        "--store",
+        s,
+        "--legal-entity",
+        "LE1",
+        "--period",
+        "2018-03",
+    ]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("period_open"), "{out}");
+    let (code, out) = reckon_tests::reckon(&[
+        "report",
+        "revenue_waterfall",
+        "--store",
+        s,
+        "--legal-entity",
+        "LE1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("O-1,USD,100.00,100.00,100.00,300.00"), "{out}");
+}
