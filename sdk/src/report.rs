@@ -348,38 +348,6 @@ impl Report {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_only_when_needed() {
-        let r = Report {
-            report: "x".into(),
-            as_of: None,
-            from: None,
-            to: None,
-            columns: vec!["a".into(), "b".into()],
-            rows: vec![
-                vec![Some("plain".into()), Some("has, comma".into())],
-                vec![None, Some("say \"hi\"".into())],
-            ],
-            totals: Vec::new(),
-        };
-        assert_eq!(
-            r.to_csv(),
-            "a,b\nplain,\"has, comma\"\n,\"say \"\"hi\"\"\"\n"
-        );
-    }
-
-    #[test]
-    fn money_is_padded_to_the_minor_unit() {
-        assert_eq!(pad("12.5", 2), "12.50");
-        assert_eq!(pad("0", 2), "0.00");
-        assert_eq!(pad("7", 0), "7");
-    }
-}
-
 fn waterfall(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
     let le = q
         .legal_entity
@@ -417,4 +385,36 @@ fn waterfall(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
         rows,
         totals,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        let r = Report {
+            report: "x".into(),
+            as_of: None,
+            from: None,
+            to: None,
+            columns: vec!["a".into(), "b".into()],
+            rows: vec![
+                vec![Some("plain".into()), Some("has, comma".into())],
+                vec![None, Some("say \"hi\"".into())],
+            ],
+            totals: Vec::new(),
+        };
+        assert_eq!(
+            r.to_csv(),
+            "a,b\nplain,\"has, comma\"\n,\"say \"\"hi\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn money_is_padded_to_the_minor_unit() {
+        assert_eq!(pad("12.5", 2), "12.50");
+        assert_eq!(pad("0", 2), "0.00");
+        assert_eq!(pad("7", 0), "7");
+    }
 }
