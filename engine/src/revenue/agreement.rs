@@ -484,6 +484,9 @@ impl Engine {
                     .deferred_account
                     .clone()
                     .unwrap_or_else(|| settings.gl_deferred_account.clone()),
+                percent: c.percent,
+                change: None,
+                frozen_by: None,
             });
         }
         // 7. Obligations.
@@ -602,6 +605,7 @@ impl Engine {
                 .map(|o| o.obligation_ref.clone())
                 .collect(),
             adjustments: Vec::new(),
+            changes: 0,
         };
         // The entity's first open period: its `revenue_period`, else the month end of this
         // agreement's eligibility start.

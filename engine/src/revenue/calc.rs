@@ -212,6 +212,26 @@ pub fn cumulative(f: &Fee, p: MonthIndex, scale: u32, facts: &dyn Facts) -> Deci
     }
 }
 
+/// A linked fee (`parent` set, milestone or percent complete) with its parent's milestones
+/// and percentages (06 §6); any other fee as it is.
+pub fn linked<'a>(fees: &'a [Fee], f: &'a Fee) -> std::borrow::Cow<'a, Fee> {
+    let parent = f
+        .parent
+        .as_ref()
+        .filter(|_| matches!(f.rule, Rule::Milestone | Rule::PercentComplete))
+        .and_then(|p| fees.iter().find(|x| &x.fee_ref == p));
+    match parent {
+        Some(p) => {
+            let mut c = f.clone();
+            c.milestones = p.milestones.clone();
+            c.percent_actual = p.percent_actual.clone();
+            c.percent_forecast = p.percent_forecast.clone();
+            std::borrow::Cow::Owned(c)
+        }
+        None => std::borrow::Cow::Borrowed(f),
+    }
+}
+
 /// The month through which a fee can still change by itself: the month of its end (of the
 /// latest milestone date for milestone fees).
 pub fn horizon(f: &Fee) -> MonthIndex {
@@ -261,6 +281,9 @@ mod tests {
             frozen: None,
             revenue_account: "revenue".into(),
             deferred_account: "deferred_revenue".into(),
+            percent: Decimal::ONE_HUNDRED,
+            change: None,
+            frozen_by: None,
         }
     }
 

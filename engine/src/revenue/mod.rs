@@ -5,6 +5,7 @@
 
 pub mod agreement;
 pub mod calc;
+pub mod change;
 pub mod journal;
 pub mod model;
 pub mod period;

@@ -337,6 +337,20 @@ pub struct Fee {
     pub revenue_account: String,
     /// GL deferred account.
     pub deferred_account: String,
+    /// The chain's share of its line in percent (100 for an unsplit line), for splitting
+    /// modification deltas (06 §7).
+    #[serde(default = "hundred")]
+    pub percent: Decimal,
+    /// The contract change that appended this fee (06 §7), 1-based per agreement.
+    #[serde(default)]
+    pub change: Option<u32>,
+    /// The change that froze this fee, if any (a rollback of that change unfreezes it).
+    #[serde(default)]
+    pub frozen_by: Option<u32>,
+}
+
+fn hundred() -> Decimal {
+    Decimal::ONE_HUNDRED
 }
 
 /// An obligation (606).
@@ -418,6 +432,9 @@ pub struct Agreement {
     pub obligations: Vec<String>,
     /// Adjustments.
     pub adjustments: Vec<Adjustment>,
+    /// Contract changes applied so far (06 §7).
+    #[serde(default)]
+    pub changes: u32,
 }
 
 /// The summary of one agreement for one generated period (06 §10); its existence is the

@@ -159,7 +159,7 @@ impl Engine {
         let mut rows = Vec::new();
         let mut cum_out = Vec::new();
         for f in &ag.fees {
-            let target = cumulative(f, p, scale, &facts);
+            let target = cumulative(&super::calc::linked(&ag.fees, f), p, scale, &facts);
             let before = prev_cum
                 .get(f.fee_ref.as_str())
                 .copied()

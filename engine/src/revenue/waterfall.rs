@@ -85,7 +85,7 @@ impl Engine {
                 }
                 let mut month = Decimal::ZERO;
                 for f in &ag.fees {
-                    let target = cumulative(f, p, scale, &facts);
+                    let target = cumulative(&super::calc::linked(&ag.fees, f), p, scale, &facts);
                     let before = cum.get(&f.fee_ref).copied().unwrap_or_default();
                     month += target - before;
                     cum.insert(f.fee_ref.clone(), target);

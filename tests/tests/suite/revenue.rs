@@ -42,6 +42,9 @@ fn fee(rule: Rule, amount: Decimal, start: NaiveDate, end: NaiveDate, leap: bool
         frozen: None,
         revenue_account: "revenue".into(),
         deferred_account: "deferred_revenue".into(),
+        percent: Decimal::ONE_HUNDRED,
+        change: None,
+        frozen_by: None,
     }
 }
 
@@ -428,4 +431,355 @@ E-2018-02-000001,2018-02-28,LE1,O-1,O-1/L1#1,revenue,,100.00,USD,{memo_csv}\r\n"
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("O-1,USD,100.00,100.00,100.00,300.00"), "{out}");
+}
+
+// ---- 06 §7 contract modifications, through the engine API that 03's changes call ----------
+
+use reckon_engine::revenue::change::RevenueChange;
+
+/// An engine with one ASC 606 order `O-1` of one line (`product` with `policy`) activated.
+fn one_line(rule: &str, net: &str, start: &str, end: &str, price_type: &str) -> Engine {
+    let product = match price_type {
+        "usage" => "price_type: usage, selling_frequency: monthly, billing_frequency: usage, billing_rule: arrears".to_string(),
+        _ => ONE.to_string(),
+    };
+    let text = format!(
+        "system: {{enable_asc606: true}}\n\
+revenue_policies:\n  - {{name: POL, rule: {rule}}}\n\
+products:\n  - {{code: P, name: P, {product}, revenue_policy: POL}}\n\
+legal_entities:\n  - {{id: LE1, currency: USD}}\n\
+accounts:\n  - {{id: ACME, currency: USD, legal_entity: LE1}}\n\
+orders:\n  - {{id: O-1, account: ACME, order_date: {start}, ready_for_revenue_date: {start}, lines: [{{id: L1, product: P, quantity: 1, start: {start}, end: {end}, net_price: \"{net}\"}}]}}\n"
+    );
+    let rules = load_str("m.yaml", &text).unwrap_or_else(|e| panic!("{e:?}"));
+    let engine = Engine::new(Arc::new(MemStore::new()), rules.clone());
+    engine
+        .upsert_legal_entity(rules.legal_entities[0].clone())
+        .unwrap();
+    engine.upsert_account(rules.accounts[0].clone()).unwrap();
+    engine.submit_order(rules.orders[0].clone()).unwrap();
+    engine
+        .activate("O-1", rules.orders[0].order_date.unwrap())
+        .unwrap();
+    engine
+}
+
+fn m(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn date(s: &str) -> NaiveDate {
+    reckon_engine::dates::parse_date(s).unwrap()
+}
+
+/// Generate and close `n` periods; the agreement's rows per period (fee ref → amount).
+fn run_months(engine: &Engine, n: usize) {
+    for _ in 0..n {
+        let p = month_index(engine.revenue_period("LE1").unwrap().current);
+        engine.generate_actual("O-1", p).unwrap().ok();
+        engine.close_period("LE1").unwrap();
+    }
+}
+
+fn fee_rows(engine: &Engine, fee: &str) -> Vec<(String, Decimal)> {
+    engine
+        .revenue_summaries("O-1")
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s.rows
+                .iter()
+                .filter(|(r, _)| r == fee)
+                .map(|(_, v)| (s.period.clone(), *v))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn net_rows(engine: &Engine) -> Vec<Decimal> {
+    engine
+        .revenue_summaries("O-1")
+        .unwrap()
+        .iter()
+        .map(|s| s.rows.iter().map(|(_, v)| *v).sum())
+        .collect()
+}
+
+fn rows(v: &[(&str, &str)]) -> Vec<(String, Decimal)> {
+    v.iter().map(|(p, a)| (p.to_string(), m(a))).collect()
+}
+
+fn obligation(engine: &Engine) -> reckon_engine::revenue::Obligation {
+    engine.revenue_obligation("O-1#1").unwrap().unwrap()
+}
+
+/// RR-19: 300 ratable over 2017-01..03 cancelled on 2017-02-15 → a cut fee of −150.00 dated
+/// 2017-02-15..03-31 with rows −50.00 / −100.00; net 100 / 50 / 0; the obligation 150. A
+/// rollback appends the opposite fee and the line nets back to 100 a month.
+#[test]
+fn rr19_cancel_cuts_the_remaining_ratable_amount() {
+    let e = one_line("ratable", "300.00", "2017-01-01", "2017-03-31", "one_time");
+    run_months(&e, 1);
+    let added = e
+        .revenue_change(
+            "O-1/L1",
+            &RevenueChange::Cancel {
+                on: date("2017-02-15"),
+                same_day_cancellation: true,
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(added, vec!["O-1/L1#2"]);
+    let ag = e.revenue_agreement("O-1").unwrap().unwrap();
+    let cut = &ag.fees[1];
+    assert_eq!(
+        (
+            cut.amount,
+            cut.start,
+            cut.end,
+            cut.rule,
+            cut.origin.as_str()
+        ),
+        (
+            m("-150.00"),
+            date("2017-02-15"),
+            date("2017-03-31"),
+            Rule::Ratable,
+            "cancel"
+        )
+    );
+    let o = obligation(&e);
+    assert_eq!(
+        (o.transaction_price, o.allocation),
+        (m("150.00"), m("150.00"))
+    );
+    run_months(&e, 2);
+    assert_eq!(
+        fee_rows(&e, "O-1/L1#2"),
+        rows(&[("2017-02", "-50.00"), ("2017-03", "-100.00")])
+    );
+    assert_eq!(net_rows(&e), vec![m("100.00"), m("50.00"), m("0")]);
+    // The fee is immutable: the original is still 300.
+    assert_eq!(ag.fees[0].amount, m("300.00"));
+}
+
+#[test]
+fn rr19_ratable_day_variant_and_rollback() {
+    let e = one_line(
+        "ratable_day",
+        "300.00",
+        "2017-01-01",
+        "2017-03-31",
+        "one_time",
+    );
+    e.revenue_change(
+        "O-1/L1",
+        &RevenueChange::Cancel {
+            on: date("2017-02-15"),
+            same_day_cancellation: true,
+        },
+    )
+    .unwrap();
+    run_months(&e, 3);
+    assert_eq!(
+        fee_rows(&e, "O-1/L1#1"),
+        rows(&[
+            ("2017-01", "103.33"),
+            ("2017-02", "93.34"),
+            ("2017-03", "103.33")
+        ])
+    );
+    assert_eq!(
+        fee_rows(&e, "O-1/L1#2"),
+        rows(&[("2017-02", "-46.67"), ("2017-03", "-103.33")])
+    );
+
+    let e = one_line("ratable", "300.00", "2017-01-01", "2017-03-31", "one_time");
+    e.revenue_change(
+        "O-1/L1",
+        &RevenueChange::Cancel {
+            on: date("2017-02-15"),
+            same_day_cancellation: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(e.revenue_rollback("O-1/L1").unwrap(), vec!["O-1/L1#3"]);
+    let ag = e.revenue_agreement("O-1").unwrap().unwrap();
+    assert_eq!(
+        (ag.fees[2].amount, ag.fees[2].start, ag.fees[2].end),
+        (m("150.00"), date("2017-02-15"), date("2017-03-31"))
+    );
+    assert_eq!(obligation(&e).allocation, m("300.00"));
+    run_months(&e, 3);
+    assert_eq!(net_rows(&e), vec![m("100.00"), m("100.00"), m("100.00")]);
+}
+
+/// RR-20: 300 ratable 2017-01..06, amended on 2017-04-01 to a line value of 600 → a delta fee
+/// +300 over 2017-04-01..06-30 (100.00 × 3); net 50 ×3 then 150 ×3; the obligation 600.
+/// RR-21: 600 → 500 on 2017-05-01 → delta −100, −50.00 in May and June; the obligation 500.
+#[test]
+fn rr20_rr21_amendment_deltas() {
+    let e = one_line("ratable", "300.00", "2017-01-01", "2017-06-30", "one_time");
+    e.revenue_change(
+        "O-1/L1",
+        &RevenueChange::Amend {
+            first_unserved: date("2017-04-01"),
+            net_old: m("300"),
+            net_new: m("600"),
+            new_end: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(obligation(&e).allocation, m("600.00"));
+    run_months(&e, 6);
+    assert_eq!(
+        fee_rows(&e, "O-1/L1#2"),
+        rows(&[
+            ("2017-04", "100.00"),
+            ("2017-05", "100.00"),
+            ("2017-06", "100.00")
+        ])
+    );
+    assert_eq!(
+        net_rows(&e),
+        ["50", "50", "50", "150", "150", "150"].map(m).to_vec()
+    );
+
+    let e = one_line("ratable", "600.00", "2017-01-01", "2017-06-30", "one_time");
+    e.revenue_change(
+        "O-1/L1",
+        &RevenueChange::Amend {
+            first_unserved: date("2017-05-01"),
+            net_old: m("600"),
+            net_new: m("500"),
+            new_end: None,
+        },
+    )
+    .unwrap();
+    let o = obligation(&e);
+    assert_eq!(
+        (o.transaction_price, o.allocation),
+        (m("500.00"), m("500.00"))
+    );
+    run_months(&e, 6);
+    assert_eq!(
+        fee_rows(&e, "O-1/L1#2"),
+        rows(&[("2017-05", "-50.00"), ("2017-06", "-50.00")])
+    );
+}
+
+/// RR-22: a renewal 2019-07-01..07-31 for 300 → a new fee of 300 recognised in 2019-07; the
+/// obligation ends 2019-07-31 with TP 600.
+#[test]
+fn rr22_renewal_adds_a_fee() {
+    let e = one_line("ratable", "300.00", "2019-01-01", "2019-06-30", "one_time");
+    e.revenue_change(
+        "O-1/L1",
+        &RevenueChange::Renew {
+            new_end: date("2019-07-31"),
+            net_price: m("300"),
+        },
+    )
+    .unwrap();
+    let o = obligation(&e);
+    assert_eq!(
+        (o.end, o.transaction_price),
+        (date("2019-07-31"), m("600.00"))
+    );
+    assert_eq!(
+        e.revenue_agreement("O-1").unwrap().unwrap().end,
+        date("2019-07-31")
+    );
+    run_months(&e, 7);
+    assert_eq!(fee_rows(&e, "O-1/L1#2"), rows(&[("2019-07", "300.00")]));
+}
+
+/// RR-24 / RR-25: a percent-complete fee 2018-01..06 extended to 2018-08-31 with the price
+/// unchanged → no new fee, % inputs accepted for 2018-07 and 2018-08, the obligation ends
+/// 2018-08-31. Cancelled with last served day 2018-07-15 (E = 07-16) while 70 % is entered for
+/// the open period 2018-07: the fee is frozen at R = 70,000 and a manual cut fee −30,000 dated
+/// 2018-07-16..08-31 is appended, which produces no rows.
+#[test]
+fn rr24_rr25_percent_complete_extension_and_cancel() {
+    let e = one_line(
+        "percent_complete",
+        "100000.00",
+        "2018-01-01",
+        "2018-06-30",
+        "one_time",
+    );
+    let added = e
+        .revenue_change(
+            "O-1/L1",
+            &RevenueChange::Amend {
+                first_unserved: date("2018-07-01"),
+                net_old: m("100000"),
+                net_new: m("100000"),
+                new_end: Some(date("2018-08-31")),
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert!(added.is_empty());
+    assert_eq!(obligation(&e).end, date("2018-08-31"));
+    run_months(&e, 6);
+    e.percent_complete("fee:O-1/L1#1", "2018-07", m("70"), false)
+        .unwrap();
+    e.revenue_change(
+        "O-1/L1",
+        &RevenueChange::Cancel {
+            on: date("2018-07-15"),
+            same_day_cancellation: false,
+        },
+    )
+    .unwrap();
+    let ag = e.revenue_agreement("O-1").unwrap().unwrap();
+    assert_eq!(ag.fees[0].frozen, Some(m("70000.00")));
+    let cut = &ag.fees[1];
+    assert_eq!(
+        (cut.amount, cut.rule, cut.start, cut.end),
+        (
+            m("-30000.00"),
+            Rule::Manual,
+            date("2018-07-16"),
+            date("2018-08-31")
+        )
+    );
+    run_months(&e, 2);
+    assert_eq!(fee_rows(&e, "O-1/L1#1"), rows(&[("2018-07", "70000.00")]));
+    assert!(fee_rows(&e, "O-1/L1#2").is_empty());
+    let last = e.revenue_summaries("O-1").unwrap().pop().unwrap();
+    assert_eq!(last.unrecognised, Decimal::ZERO);
+}
+
+/// 06 §7: prepay and true-up lines refuse amendments (modification_unsupported); a change after
+/// the line's end is change_out_of_term; both change nothing.
+#[test]
+fn modification_errors_change_nothing() {
+    let e = one_line("prepay", "1200.00", "2018-01-01", "2018-12-31", "usage");
+    let before = e.revenue_agreement("O-1").unwrap();
+    let err = e
+        .revenue_change(
+            "O-1/L1",
+            &RevenueChange::Amend {
+                first_unserved: date("2018-06-01"),
+                net_old: m("1200"),
+                net_new: m("1500"),
+                new_end: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "modification_unsupported");
+    let err = e
+        .revenue_change(
+            "O-1/L1",
+            &RevenueChange::Cancel {
+                on: date("2019-01-02"),
+                same_day_cancellation: true,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "change_out_of_term");
+    assert_eq!(e.revenue_agreement("O-1").unwrap(), before);
 }
