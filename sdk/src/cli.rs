@@ -123,6 +123,9 @@ enum Command {
         /// Run the invoice-run benchmark (04) instead, over this many accounts × 10 schedules.
         #[arg(long)]
         invoices: Option<usize>,
+        /// Run the revenue benchmark (06) instead: this many agreements × 36 month-end closes.
+        #[arg(long)]
+        revenue: Option<usize>,
     },
 }
 
@@ -354,6 +357,13 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 ReportFormat::Csv => write!(out, "{}", report.to_csv())?,
                 ReportFormat::Json => writeln!(out, "{}", report.to_json())?,
             }
+            Ok(0)
+        }
+        Command::Bench {
+            revenue: Some(agreements),
+            ..
+        } => {
+            write!(out, "{}", crate::bench_revenue::run(agreements))?;
             Ok(0)
         }
         Command::Bench {

@@ -137,6 +137,11 @@ impl Engine {
 
     /// Cumulative actual per fee through the latest summary before `p`.
     fn previous_summary(&self, ag: &Agreement, p: MonthIndex) -> Result<Option<Summary>> {
+        // Summaries exist only up to the open period, so the month before is the latest earlier
+        // one whenever it exists (the common case: one read instead of a scan).
+        if let Some(s) = self.get::<Summary>(&keys::summary(&ag.id, &period_name(p - 1)))? {
+            return Ok(Some(s));
+        }
         let name = period_name(p);
         Ok(self
             .revenue_summaries(&ag.id)?
@@ -294,7 +299,12 @@ impl Engine {
                 let mut a = Decimal::ZERO;
                 let mut t = Decimal::ZERO;
                 for fr in &o.fees {
-                    if let Ok((other, i)) = self.known_fee(fr) {
+                    // The agreement's own fees without a read; another agreement's (a
+                    // cross-agreement merge) from the store.
+                    if let Some(f) = ag.fees.iter().find(|f| &f.fee_ref == fr) {
+                        a += f.amount;
+                        t += f.transaction_price;
+                    } else if let Ok((other, i)) = self.known_fee(fr) {
                         a += other.fees[i].amount;
                         t += other.fees[i].transaction_price;
                     }
@@ -394,14 +404,29 @@ impl Engine {
             &format!("agreement:{}", ag.id),
             Code::PeriodNotCurrent,
         )?;
-        if let Some(reason) = self.actual_skip_reason(&ag, p)? {
+        match self.plan_actual(&ag, p)? {
+            Ok((s, b)) => {
+                self.store.commit(b)?;
+                Ok(Ok(s))
+            }
+            Err(reason) => Ok(Err(reason)),
+        }
+    }
+
+    /// The summary of `ag` for `p` and the batch that writes it (the caller has checked that
+    /// `p` is the open period), or why it is skipped.
+    pub(crate) fn plan_actual(
+        &self,
+        ag: &Agreement,
+        p: MonthIndex,
+    ) -> Result<std::result::Result<(Summary, Batch), SkipReason>> {
+        if let Some(reason) = self.actual_skip_reason(ag, p)? {
             return Ok(Err(reason));
         }
-        let s = self.compute_summary(&ag, p)?;
+        let s = self.compute_summary(ag, p)?;
         let mut b = Batch::default();
         b.put(keys::summary(&ag.id, &s.period), encode(&s));
-        self.store.commit(b)?;
-        Ok(Ok(s))
+        Ok(Ok((s, b)))
     }
 
     /// Roll back actuals of one agreement for the open period (06 §8): its rows and summary go.

@@ -113,6 +113,9 @@ impl RevenueRunResult {
     }
 }
 
+/// Agreements whose batches are committed together in a run.
+const RUN_GROUP: usize = 500;
+
 fn refuse(code: Code, record: &str, field: &str, msg: impl Into<String>) -> EngineError {
     EngineError::refused(code, record, field, msg)
 }
@@ -301,12 +304,22 @@ impl Engine {
             }
         }
         let mut entries = Vec::new();
+        // Each agreement's writes are one atomic batch; batches go to the store in groups
+        // (one durable flush per group), and the run record after the last.
+        let mut pending: Vec<Batch> = Vec::new();
         for ag in &selected {
             let p = currents.get(&ag.legal_entity).copied().unwrap_or_default();
             let outcome = match def.kind {
-                RunKind::Actual => self.generate_actual(&ag.id, p).map(|r| r.map(|_| ())),
+                RunKind::Actual => self.plan_actual(ag, p).map(|r| {
+                    r.map(|(_, b)| {
+                        pending.push(b);
+                    })
+                }),
                 _ => self.rollback_actual(&ag.id, p),
             };
+            if pending.len() >= RUN_GROUP {
+                self.store.commit_all(std::mem::take(&mut pending))?;
+            }
             entries.push(match outcome {
                 Ok(Ok(())) => RunEntry {
                     agreement: ag.id.clone(),
@@ -329,6 +342,7 @@ impl Engine {
                 Err(e) => return Err(e),
             });
         }
+        self.store.commit_all(pending)?;
         let failed = entries.iter().filter(|e| e.status == "failed").count();
         let processed = entries.iter().filter(|e| e.status != "skipped").count();
         let status = if failed == 0 {
