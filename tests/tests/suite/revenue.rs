@@ -783,3 +783,54 @@ fn modification_errors_change_nothing() {
     assert_eq!(err.code(), "change_out_of_term");
     assert_eq!(e.revenue_agreement("O-1").unwrap(), before);
 }
+
+/// `reckon report revenue_reconcile` (06 §10) over RR-13's figures: 120,000 ratable over 2018,
+/// invoiced in January, a −500 adjustment in February → February billed 0, recognised 9,500,
+/// adjustments −500, deferred 110,000 → 100,500, unrecognised 110,000 → 100,000.
+#[test]
+fn reconciliation_report_rolls_deferred_and_unrecognised_forward() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    {
+        let mut r = reckon_sdk::Reckon::open(&store).expect("open");
+        r.load_rules_str(
+            "rules.yaml",
+            "revenue_policies:\n  - {name: RAT, rule: ratable}\n\
+products:\n  - {code: YEAR, name: Y, price_type: recurring, selling_frequency: yearly, billing_frequency: yearly, billing_rule: advance, revenue_policy: RAT}\n\
+legal_entities:\n  - {id: LE1, currency: USD}\n\
+accounts:\n  - {id: ACME, currency: USD, legal_entity: LE1}\n\
+orders:\n  - {id: O-1, account: ACME, order_date: 2018-01-01, ready_for_revenue_date: 2018-01-01, lines: [{id: L1, product: YEAR, quantity: 1, start: 2018-01-01, end: 2018-12-31, net_price: \"120000.00\"}]}\n",
+        )
+        .expect("rules");
+        r.load_rule_data().expect("data");
+        r.activate("O-1", d(2018, 1, 1)).expect("activate");
+        let step: serde_yaml::Value = serde_yaml::from_str(
+            "{name: JAN, process_through: 2018-01-31, invoice_date: 2018-01-15, auto_approve: true}",
+        )
+        .expect("step");
+        r.invoice_run(&step, d(2018, 1, 15)).expect("invoice run");
+        r.close_revenue_month("LE1", "2018-01")
+            .expect("close january");
+        r.engine()
+            .revenue_adjustment("agreement:O-1", Decimal::new(-50000, 2), "goodwill")
+            .expect("adjustment");
+        r.close_revenue_month("LE1", "2018-02")
+            .expect("close february");
+    }
+    let s = store.to_str().expect("utf-8");
+    let (code, out) = reckon_tests::reckon(&[
+        "report",
+        "revenue_reconcile",
+        "--store",
+        s,
+        "--legal-entity",
+        "LE1",
+        "--period",
+        "2018-02",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("O-1,USD,0.00,9500.00,-500.00,110000.00,100500.00,110000.00,100000.00"),
+        "{out}"
+    );
+}
