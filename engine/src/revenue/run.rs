@@ -9,8 +9,9 @@ use crate::dates::month_index;
 use crate::engine::{decode, encode, Engine};
 use crate::error::{Code, EngineError, Result};
 use crate::invoicing::filter::{self, Scalar};
-use crate::invoicing::model::{FilterOp, FilterValue};
+use crate::invoicing::model::{FilterOp, FilterValue, RunSchedule};
 use crate::store::Batch;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -188,13 +189,59 @@ impl Engine {
             ));
         }
         if scheduled {
+            self.revenue_run_schedule(def)?;
             return Err(refuse(
                 Code::InvalidRecord,
                 &record,
                 "type",
-                "scheduled revenue runs are not supported by this engine version",
+                "a scheduled revenue run is a revenue_runs row executed by run_scheduled",
             ));
         }
+        self.execute_revenue_run(def)
+    }
+
+    /// A scheduled run's schedule, checked (`bad_run_schedule`).
+    fn revenue_run_schedule(&self, def: &RevenueRunDef) -> Result<RunSchedule> {
+        let record = format!("revenue run {}", def.name);
+        let v = def.schedule.clone().unwrap_or_default();
+        let sched: RunSchedule = serde_yaml::from_value(v)
+            .map_err(|e| refuse(Code::BadRunSchedule, &record, "schedule", e.to_string()))?;
+        if let Some(e) = sched.check().into_iter().next() {
+            return Err(e.into_engine(record));
+        }
+        Ok(sched)
+    }
+
+    /// 06 §9 scheduled revenue runs: every `revenue_runs` row of type `scheduled` with an
+    /// occurrence on or before `through` runs for each selected entity's open period at that
+    /// date. Executions are keyed by name and period, so a later occurrence in the same open
+    /// period returns the stored result and changes nothing.
+    pub fn run_scheduled_revenue(&self, through: NaiveDate) -> Result<Vec<RevenueRunResult>> {
+        let mut out = Vec::new();
+        for row in self
+            .rules
+            .documents
+            .get("revenue_runs")
+            .into_iter()
+            .flatten()
+        {
+            let Ok(def) = serde_yaml::from_value::<RevenueRunDef>(row.value.clone()) else {
+                continue;
+            };
+            if def.run_type.as_deref() != Some("scheduled") {
+                continue;
+            }
+            let sched = self.revenue_run_schedule(&def)?;
+            if crate::invoicing::occurrences::occurrences_through(&sched, through).is_empty() {
+                continue;
+            }
+            out.push(self.execute_revenue_run(&def)?);
+        }
+        Ok(out)
+    }
+
+    fn execute_revenue_run(&self, def: &RevenueRunDef) -> Result<RevenueRunResult> {
+        let record = format!("revenue run {}", def.name);
         if matches!(def.kind, RunKind::Forecast | RunKind::RollbackForecast) {
             return Err(refuse(
                 Code::InvalidRecord,
