@@ -473,6 +473,7 @@ impl Engine {
                 percent_actual: BTreeMap::new(),
                 percent_forecast: BTreeMap::new(),
                 manual: BTreeMap::new(),
+                manual_forecast: BTreeMap::new(),
                 frozen: None,
                 revenue_account: c
                     .policy

@@ -278,6 +278,7 @@ mod tests {
             percent_actual: BTreeMap::new(),
             percent_forecast: BTreeMap::new(),
             manual: BTreeMap::new(),
+            manual_forecast: BTreeMap::new(),
             frozen: None,
             revenue_account: "revenue".into(),
             deferred_account: "deferred_revenue".into(),

@@ -123,6 +123,7 @@ impl Appender {
         f.percent_actual.clear();
         f.percent_forecast.clear();
         f.manual.clear();
+        f.manual_forecast.clear();
         f.frozen = None;
         f.change = Some(self.cid);
         f.frozen_by = None;

@@ -6,6 +6,7 @@
 pub mod agreement;
 pub mod calc;
 pub mod change;
+pub mod forecast;
 pub mod journal;
 pub mod model;
 pub mod period;
@@ -45,6 +46,14 @@ pub(crate) mod keys {
     /// Every summary of an agreement.
     pub fn summaries(agreement: &str) -> Vec<u8> {
         key(&["revsum", agreement, ""])
+    }
+    /// Forecast (`forecast`) or budget (`budget`) rows of an agreement.
+    pub fn plan(agreement: &str, kind: &str) -> Vec<u8> {
+        key(&["revplan", agreement, kind])
+    }
+    /// The forecast snapshots of an agreement for a period.
+    pub fn snapshots(agreement: &str, period: &str) -> Vec<u8> {
+        key(&["revsnap", agreement, period])
     }
     /// A revenue run execution: name and resolved period.
     pub fn run(name: &str, period: &str) -> Vec<u8> {

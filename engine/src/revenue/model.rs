@@ -331,6 +331,9 @@ pub struct Fee {
     pub percent_forecast: BTreeMap<String, Decimal>,
     /// Manual actual entries by period.
     pub manual: BTreeMap<String, Decimal>,
+    /// Forecast entries by period (manual and usage fees, 06 §9).
+    #[serde(default)]
+    pub manual_forecast: BTreeMap<String, Decimal>,
     /// Cumulative target fixed by a cancel.
     pub frozen: Option<Decimal>,
     /// GL revenue account.
@@ -480,4 +483,30 @@ pub struct RevenuePeriod {
     pub legal_entity: String,
     /// Month end of the open period.
     pub current: NaiveDate,
+}
+
+/// Forecast or budget rows of one agreement: fee ref → period `YYYY-MM` → amount.
+pub type PlanRows = BTreeMap<String, BTreeMap<String, Decimal>>;
+
+/// A forecast snapshot of one fee for one period (06 §9), immutable once written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Fee ref.
+    pub fee: String,
+    /// Period `YYYY-MM`.
+    pub period: String,
+    /// The period's actual row.
+    pub actual: Decimal,
+    /// The period's forecast row.
+    pub forecast: Decimal,
+    /// The period's budget row.
+    pub budget: Decimal,
+    /// actual − forecast.
+    pub variance_to_forecast: Decimal,
+    /// actual − budget.
+    pub variance_to_budget: Decimal,
+    /// Recognised through the period.
+    pub cumulative: Decimal,
+    /// Fee amount − recognised.
+    pub unrecognised: Decimal,
 }

@@ -545,6 +545,19 @@ impl Engine {
         Ok((per, eligible, with))
     }
 
+    /// Agreements of the entity eligible for forecasts in the open period and without forecast
+    /// rows for it (06 §9 *ready to forecast*).
+    pub fn ready_to_forecast(&self, le: &str) -> Result<usize> {
+        let p = month_index(self.revenue_period(le)?.current);
+        let mut n = 0;
+        for ag in self.entity_agreements(le)? {
+            if self.forecast_skip_reason(&ag, p).is_none() && !self.has_forecast(&ag, p)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     fn has_summary(&self, ag: &Agreement, p: MonthIndex) -> Result<bool> {
         Ok(self
             .store

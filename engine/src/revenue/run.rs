@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What a run does. Forecast kinds are not built in this version.
+/// What a run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
@@ -23,9 +23,9 @@ pub enum RunKind {
     Actual,
     /// Roll back actuals.
     RollbackActual,
-    /// Generate forecasts (not built).
+    /// Generate forecasts.
     Forecast,
-    /// Roll back forecasts (not built).
+    /// Roll back forecasts.
     RollbackForecast,
 }
 
@@ -242,14 +242,6 @@ impl Engine {
 
     fn execute_revenue_run(&self, def: &RevenueRunDef) -> Result<RevenueRunResult> {
         let record = format!("revenue run {}", def.name);
-        if matches!(def.kind, RunKind::Forecast | RunKind::RollbackForecast) {
-            return Err(refuse(
-                Code::InvalidRecord,
-                &record,
-                "kind",
-                "forecast runs are not supported by this engine version",
-            ));
-        }
         // Filters.
         let rows: Vec<u32> = def.filters.iter().map(|r| r.n).collect();
         let compiled = filter::compile(&rows, def.filter_logic.as_deref()).map_err(|errs| {
@@ -362,7 +354,16 @@ impl Engine {
                         pending.push(b);
                     })
                 }),
-                _ => self.rollback_actual(&ag.id, p),
+                RunKind::RollbackActual => self.rollback_actual(&ag.id, p),
+                RunKind::Forecast => self.plan_forecast(ag, p).map(|r| {
+                    r.map(|b| {
+                        pending.push(b);
+                    })
+                }),
+                RunKind::RollbackForecast => self.plan_rollback_forecast(ag, p).map(|b| {
+                    pending.push(b);
+                    Ok(())
+                }),
             };
             if pending.len() >= RUN_GROUP {
                 self.store.commit_all(std::mem::take(&mut pending))?;

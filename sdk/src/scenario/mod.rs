@@ -111,6 +111,7 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("revenue_run", Ty::Any, "06 §9: a revenue run's result"),
     opt("journal", Ty::Any, "06 §11: the last journal export"),
     opt("agreement", Ty::Any, "06 §2: an agreement's fields"),
+    opt("snapshots", Ty::Any, "06 §9: a fee's snapshots"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -132,10 +133,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("wallet", "05"),
     ("late_fees", "05"),
     ("cancel_late_fee", "05"),
-    ("actual_to_forecast", "06"),
-    ("forecast_to_budget", "06"),
-    ("snapshot", "06"),
-    ("delete_snapshot", "06"),
 ];
 const STEPS: &[&str] = &[
     "activate",
@@ -175,6 +172,10 @@ const STEPS: &[&str] = &[
     "edit_fee",
     "move_fee",
     "journal",
+    "actual_to_forecast",
+    "forecast_to_budget",
+    "snapshot",
+    "delete_snapshot",
 ];
 
 /// A validation error in a scenario file.

@@ -30,6 +30,10 @@ pub(super) const ACTIONS: &[&str] = &[
     "edit_fee",
     "move_fee",
     "journal",
+    "actual_to_forecast",
+    "forecast_to_budget",
+    "snapshot",
+    "delete_snapshot",
 ];
 
 const READY: Ty = Ty::Obj(&[
@@ -50,8 +54,8 @@ const REVENUE_RUN: Ty = Ty::Obj(&[
     ),
     opt(
         "kind",
-        Ty::Enum(&["actual", "rollback_actual"]),
-        "actual or rollback_actual (forecast kinds are not supported by this version)",
+        Ty::Enum(&["actual", "forecast", "rollback_actual", "rollback_forecast"]),
+        "what the run does",
     ),
     opt(
         "type",
@@ -95,8 +99,8 @@ const ENTRY: Ty = Ty::Obj(&[
     req("period", Ty::YearMonth, "YYYY-MM"),
     opt(
         "kind",
-        Ty::Enum(&["actual"]),
-        "actual (forecast and budget entries are not supported by this version)",
+        Ty::Enum(&["actual", "forecast", "budget"]),
+        "actual (default), forecast or budget",
     ),
     req("amount", Ty::Money(false), "amount"),
 ]);
@@ -124,7 +128,11 @@ const REVENUE: Ty = Ty::Obj(&[
     opt("obligation", Ty::Text, "obligation:O-1#1"),
     opt("agreement", Ty::Text, "agreement:O-1"),
     opt("legal_entity", Ty::Text, "legal entity id"),
-    opt("kind", Ty::Enum(&["actual"]), "actual (default)"),
+    opt(
+        "kind",
+        Ty::Enum(&["actual", "forecast", "budget"]),
+        "actual (default), forecast, budget (fee, agreement)",
+    ),
     req(
         "columns",
         Ty::List(&Ty::Enum(&[
@@ -173,6 +181,35 @@ const PERIOD: Ty = Ty::Obj(&[
         Ty::Int(0, i64::MAX),
         "agreements with a summary for it",
     ),
+    opt(
+        "ready_to_forecast",
+        Ty::Int(0, i64::MAX),
+        "eligible for forecasts, no forecast rows yet",
+    ),
+]);
+const SNAPSHOTS: Ty = Ty::Obj(&[
+    req("fee", Ty::Text, "fee:O-1/L1#1"),
+    opt(
+        "kind",
+        Ty::Enum(&["actual", "forecast"]),
+        "actual (default) or forecast",
+    ),
+    req(
+        "columns",
+        Ty::List(&Ty::Enum(&[
+            "period",
+            "actual",
+            "forecast",
+            "budget",
+            "variance_to_forecast",
+            "variance_to_budget",
+            "cumulative",
+            "unrecognised",
+        ])),
+        "compared columns",
+    ),
+    TABLE_ROWS,
+    TABLE_FIRST,
 ]);
 const FEES: Ty = Ty::Obj(&[
     req("agreement", Ty::Text, "agreement:O-1"),
@@ -329,6 +366,10 @@ pub(super) fn parse_action(
         "revenue_adjustment" => ("revenue_adjustment", &ADJUSTMENT),
         "edit_fee" => ("edit_fee", &EDIT_FEE),
         "move_fee" => ("move_fee", &MOVE_FEE),
+        "actual_to_forecast" => ("actual_to_forecast", &ENTITY),
+        "forecast_to_budget" => ("forecast_to_budget", &ENTITY),
+        "snapshot" => ("snapshot", &ENTITY),
+        "delete_snapshot" => ("delete_snapshot", &ENTITY),
         _ => ("journal", &JOURNAL),
     };
     ty.check(v, path, findings);
@@ -342,7 +383,8 @@ pub(super) fn parse_action(
 /// Validate and parse the revenue keys of an `expect:` map.
 pub(super) fn parse_checks(v: &Node, path: &str, findings: &mut Vec<Finding>) -> Vec<Check> {
     let mut out = Vec::new();
-    let tables: [(&'static str, &Ty); 6] = [
+    let tables: [(&'static str, &Ty); 7] = [
+        ("snapshots", &SNAPSHOTS),
         ("revenue", &REVENUE),
         ("deferred", &DEFERRED),
         ("fees", &FEES),
@@ -519,11 +561,31 @@ pub(super) fn execute(
             date(v, "expected"),
             date(v, "actual"),
         ),
-        "revenue_entry" => engine.manual_entry(
-            &fee(),
-            &s(v, "period").unwrap_or_default(),
-            money(v, "amount").unwrap_or_default(),
-        ),
+        "revenue_entry" => match s(v, "kind").as_deref() {
+            Some(k @ ("forecast" | "budget")) => engine.plan_entry(
+                &fee(),
+                &s(v, "period").unwrap_or_default(),
+                k,
+                money(v, "amount").unwrap_or_default(),
+            ),
+            _ => engine.manual_entry(
+                &fee(),
+                &s(v, "period").unwrap_or_default(),
+                money(v, "amount").unwrap_or_default(),
+            ),
+        },
+        "actual_to_forecast" => engine
+            .actual_to_forecast(&s(v, "legal_entity").unwrap_or_default())
+            .map(|_| ()),
+        "forecast_to_budget" => engine
+            .forecast_to_budget(&s(v, "legal_entity").unwrap_or_default())
+            .map(|_| ()),
+        "snapshot" => engine
+            .snapshot(&s(v, "legal_entity").unwrap_or_default())
+            .map(|_| ()),
+        "delete_snapshot" => engine
+            .delete_snapshot(&s(v, "legal_entity").unwrap_or_default())
+            .map(|_| ()),
         "revenue_adjustment" => engine
             .revenue_adjustment(
                 &s(v, "agreement").unwrap_or_default(),
@@ -609,7 +671,36 @@ fn add(into: &mut Series, from: Series) {
     }
 }
 
+/// Forecast or budget rows of a fee or an agreement per period (amount; cumulative and
+/// unrecognised are left 0).
+fn plan_series(engine: &Engine, v: &serde_yaml::Value, kind: &str) -> Result<Series, EngineError> {
+    let (ag, only) = match s(v, "fee") {
+        Some(f) => {
+            let (ag, i) = engine.known_fee(&f)?;
+            let r = ag.fees[i].fee_ref.clone();
+            (ag, Some(r))
+        }
+        None => (
+            engine.known_agreement(&s(v, "agreement").unwrap_or_default())?,
+            None,
+        ),
+    };
+    let mut out = Series::new();
+    for (fee, rows) in engine.revenue_plan(&ag.id, kind)? {
+        if only.as_ref().is_some_and(|o| *o != fee) {
+            continue;
+        }
+        for (p, a) in rows {
+            out.entry(p).or_default().0 += a;
+        }
+    }
+    Ok(out)
+}
+
 fn series(engine: &Engine, v: &serde_yaml::Value) -> Result<Series, EngineError> {
+    if let Some(k @ ("forecast" | "budget")) = s(v, "kind").as_deref() {
+        return plan_series(engine, v, k);
+    }
     if let Some(f) = s(v, "fee") {
         return fee_series(engine, &f);
     }
@@ -705,6 +796,76 @@ fn table_cells(
                 })
             })
             .collect(),
+        "snapshots" => {
+            let fee = s(v, "fee").unwrap_or_default();
+            let (ag, i) = engine.known_fee(&fee)?;
+            let f = ag.fees[i].clone();
+            let snaps: Vec<reckon_engine::revenue::Snapshot> =
+                if s(v, "kind").as_deref() == Some("forecast") {
+                    let mut all = Vec::new();
+                    for sum in engine.revenue_summaries(&ag.id)? {
+                        all.extend(engine.revenue_snapshots(&ag.id, &sum.period)?);
+                    }
+                    let open = engine.revenue_period(&ag.legal_entity)?.current;
+                    let p = reckon_engine::revenue::calc::period_name(
+                        reckon_engine::dates::month_index(open),
+                    );
+                    if !engine
+                        .revenue_summaries(&ag.id)?
+                        .iter()
+                        .any(|x| x.period == p)
+                    {
+                        all.extend(engine.revenue_snapshots(&ag.id, &p)?);
+                    }
+                    all.into_iter().filter(|x| x.fee == f.fee_ref).collect()
+                } else {
+                    // Actual snapshots are the summaries' per-fee figures.
+                    engine
+                        .revenue_summaries(&ag.id)?
+                        .iter()
+                        .map(|x| {
+                            let actual = x
+                                .rows
+                                .iter()
+                                .find(|(r, _)| *r == f.fee_ref)
+                                .map(|(_, a)| *a)
+                                .unwrap_or_default();
+                            let cumulative = x
+                                .cumulative
+                                .iter()
+                                .find(|(r, _)| *r == f.fee_ref)
+                                .map(|(_, a)| *a)
+                                .unwrap_or_default();
+                            reckon_engine::revenue::Snapshot {
+                                fee: f.fee_ref.clone(),
+                                period: x.period.clone(),
+                                actual,
+                                forecast: Decimal::ZERO,
+                                budget: Decimal::ZERO,
+                                variance_to_forecast: Decimal::ZERO,
+                                variance_to_budget: Decimal::ZERO,
+                                cumulative,
+                                unrecognised: f.amount - cumulative,
+                            }
+                        })
+                        .collect()
+                };
+            snaps
+                .iter()
+                .map(|x| {
+                    pick(&|col| match col {
+                        "period" => x.period.clone(),
+                        "actual" => m2(x.actual),
+                        "forecast" => m2(x.forecast),
+                        "budget" => m2(x.budget),
+                        "variance_to_forecast" => m2(x.variance_to_forecast),
+                        "variance_to_budget" => m2(x.variance_to_budget),
+                        "cumulative" => m2(x.cumulative),
+                        _ => m2(x.unrecognised),
+                    })
+                })
+                .collect()
+        }
         "deferred" => summaries_of(engine, v)?
             .iter()
             .map(|x| {
@@ -838,6 +999,11 @@ fn normalise(col: &str, cell: &str) -> String {
         "ssp",
         "debit",
         "credit",
+        "actual",
+        "forecast",
+        "budget",
+        "variance_to_forecast",
+        "variance_to_budget",
     ];
     if MONEY.contains(&col) {
         if let Some(d) = parse_decimal(cell) {
@@ -895,12 +1061,16 @@ pub(super) fn check(engine: &Engine, ctx: &Context, n: usize, c: &Check, out: &m
             let have: Result<Vec<(&str, String)>, EngineError> = match *key {
                 "period" => {
                     let le = s(v, "legal_entity").unwrap_or_default();
-                    engine.period_counts(&le).map(|(p, e, w)| {
-                        vec![
+                    engine.period_counts(&le).and_then(|(p, e, w)| {
+                        Ok(vec![
                             ("current", p.current.to_string()),
                             ("eligible", e.to_string()),
                             ("with_actuals", w.to_string()),
-                        ]
+                            (
+                                "ready_to_forecast",
+                                engine.ready_to_forecast(&le)?.to_string(),
+                            ),
+                        ])
                     })
                 }
                 "agreement" => engine

@@ -39,6 +39,7 @@ fn fee(rule: Rule, amount: Decimal, start: NaiveDate, end: NaiveDate, leap: bool
         percent_actual: BTreeMap::new(),
         percent_forecast: BTreeMap::new(),
         manual: BTreeMap::new(),
+        manual_forecast: BTreeMap::new(),
         frozen: None,
         revenue_account: "revenue".into(),
         deferred_account: "deferred_revenue".into(),
