@@ -2,12 +2,11 @@
 //! one agreement per order, all or nothing, in the caller's batch (activation's, or the
 //! `ready_for_revenue` step's own).
 
-use super::calc::{is_month_end, mfrac_scaled, month_end};
+use super::calc::{is_month_end, mfrac_scaled};
 use super::keys;
 use super::model::*;
 use crate::allocation::largest_remainder;
 use crate::callbacks as cb;
-use crate::dates::month_index;
 use crate::engine::{encode, Asset, Engine, Schedule, ScheduleType};
 use crate::error::{Code, EngineError, Result};
 use crate::model::{Account, Order, OrderLine, PriceType, Product};
@@ -608,29 +607,22 @@ impl Engine {
             adjustments: Vec::new(),
             changes: 0,
         };
-        // The entity's first open period: its `revenue_period`, else the month end of this
-        // agreement's eligibility start.
-        if self.revenue_period_record(&legal_entity)?.is_none() {
-            let le = self.legal_entity(&legal_entity)?;
-            let current = match le.and_then(|l| l.revenue_period) {
-                Some(d) if is_month_end(d) => d,
-                Some(d) => {
-                    return Err(refuse(
-                        Code::PeriodNotMonthEnd,
-                        &format!("legal entity {legal_entity}"),
-                        "revenue_period",
-                        format!("{d} is not a month end"),
-                    ))
-                }
-                None => month_end(month_index(ag.start.max(ready))),
-            };
-            batch.put(
-                keys::period(&legal_entity),
-                encode(&RevenuePeriod {
-                    legal_entity: legal_entity.clone(),
-                    current,
-                }),
-            );
+        // The entity's first open period is its `revenue_period` (a month end), else the month
+        // end of its earliest agreement's eligibility start; it is stored at the first close or
+        // reopen (`Engine::revenue_period`), so agreements activated together in one group
+        // commit cannot race for it.
+        if let Some(d) = self
+            .legal_entity(&legal_entity)?
+            .and_then(|l| l.revenue_period)
+        {
+            if !is_month_end(d) {
+                return Err(refuse(
+                    Code::PeriodNotMonthEnd,
+                    &format!("legal entity {legal_entity}"),
+                    "revenue_period",
+                    format!("{d} is not a month end"),
+                ));
+            }
         }
         for ob in &obligations {
             batch.put(keys::obligation(&ob.obligation_ref), encode(ob));

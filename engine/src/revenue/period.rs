@@ -77,12 +77,25 @@ impl Engine {
                 "revenue_period",
                 format!("{d} is not a month end"),
             )),
-            None => Err(refuse(
-                Code::PeriodNotCurrent,
-                &format!("legal entity {le}"),
-                "revenue_period",
-                "the entity has no open revenue period yet (no agreement and no revenue_period)",
-            )),
+            None => {
+                let first = self
+                    .entity_agreements(le)?
+                    .iter()
+                    .map(|a| month_index(a.start.max(a.ready_for_revenue_date)))
+                    .min();
+                match first {
+                    Some(m) => Ok(RevenuePeriod {
+                        legal_entity: le.to_string(),
+                        current: month_end(m),
+                    }),
+                    None => Err(refuse(
+                        Code::PeriodNotCurrent,
+                        &format!("legal entity {le}"),
+                        "revenue_period",
+                        "the entity has no open revenue period yet (no agreement and no revenue_period)",
+                    )),
+                }
+            }
         }
     }
 

@@ -342,6 +342,23 @@ impl Engine {
                 return Ok(prior);
             }
         }
+        // The first run on an entity fixes its derived open period (06 §8: the month end of its
+        // first agreement's eligibility start) as a stored record.
+        let mut fix = Batch::default();
+        for (le, p) in &currents {
+            if self.revenue_period_record(le)?.is_none() {
+                fix.put(
+                    keys::period(le),
+                    encode(&super::RevenuePeriod {
+                        legal_entity: le.clone(),
+                        current: super::calc::month_end(*p),
+                    }),
+                );
+            }
+        }
+        if !fix.ops.is_empty() {
+            self.store.commit(fix)?;
+        }
         let mut entries = Vec::new();
         // Each agreement's writes are one atomic batch; batches go to the store in groups
         // (one durable flush per group), and the run record after the last.
