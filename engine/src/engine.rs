@@ -477,13 +477,27 @@ impl Engine {
             order: order_id.to_string(),
             schedules: Vec::new(),
         };
+        let mut revenue_lines = Vec::new();
         for line in &order.lines {
             let (asset, schedules) = self.plan_line(order, line, &account)?;
             report.schedules.push((asset.line.clone(), schedules.len()));
             for s in &schedules {
                 batch.put(schedule_key(&order.id, &line.id, s.seq), encode(s));
             }
+            if order.ready_for_revenue_date.is_some() {
+                revenue_lines.push(crate::revenue::agreement::LineFacts::of(
+                    asset.line.clone(),
+                    line,
+                    &asset,
+                    &schedules,
+                ));
+            }
             batch.put(key(&["asset", &order.id, &line.id]), encode(&asset));
+        }
+        // 06 §4: an order activated with a ready-for-revenue date gets its agreement in the
+        // same batch; a revenue error refuses the activation.
+        if let Some(ready) = order.ready_for_revenue_date {
+            self.plan_agreement(order, &account, &revenue_lines, ready, &mut batch)?;
         }
         stored.activated_on = Some(today);
         batch.put(key(&["order", order_id]), encode(&stored));

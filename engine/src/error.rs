@@ -160,8 +160,6 @@ pub enum Code {
     LateFeeNotFound,
     /// The late-fee line was already waived (05 §4.3).
     LateFeeAlreadyCancelled,
-    /// A transaction is effective inside a closed accounting period (05 §1.5).
-    PeriodClosed,
     /// An amount is not positive (05).
     AmountNotPositive,
     /// The external id names a payment with other fields.
@@ -184,6 +182,80 @@ pub enum Code {
     NoRecipients,
     /// There is no usable `system.email` (04 §11.3).
     EmailNotConfigured,
+    /// The order is not activated (06 §4).
+    OrderNotActivated,
+    /// The order already has an agreement.
+    AgreementExists,
+    /// A line resolves to no revenue policy.
+    NoRevenuePolicy,
+    /// The account has no legal entity.
+    NoLegalEntity,
+    /// A time rule without a valid term.
+    BadRevenueTerm,
+    /// A prepay or true-up line without net_price.
+    CommitmentMissing,
+    /// A line has no standalone selling price (06 §5).
+    SspMissing,
+    /// Every SSP weight is 0.
+    SspAllZero,
+    /// Σ allocation differs from Σ transaction price.
+    AllocationMismatch,
+    /// A revenue callback failed or returned a bad answer.
+    CallbackFailed,
+    /// An input for a period other than the open one (06 §6).
+    PercentNotCurrentPeriod,
+    /// A percent outside 0–100.
+    PercentOutOfRange,
+    /// The agreement has actuals for the period.
+    PeriodAlreadyGenerated,
+    /// An input for a fee of another rule.
+    FeeRuleMismatch,
+    /// Manual entries would exceed the fee.
+    ManualExceedsFee,
+    /// The fee has no such milestone.
+    UnknownMilestone,
+    /// The milestone was completed before.
+    MilestoneAlreadyCompleted,
+    /// A fee's type, amount or rule cannot change.
+    FeeImmutable,
+    /// Only immediate fees move their start.
+    StartEditNotImmediate,
+    /// The fee has actual rows.
+    FeeHasActuals,
+    /// The fee cannot move to that obligation.
+    FeeMoveNotAllowed,
+    /// The change is not supported for the fee's rule (06 §7).
+    ModificationUnsupported,
+    /// The change falls outside the line's term.
+    ChangeOutOfTerm,
+    /// The period is not the entity's open period (06 §8).
+    PeriodNotCurrent,
+    /// The period is closed.
+    PeriodClosed,
+    /// Agreements are still eligible for the open period.
+    PeriodHasEligibleAgreements,
+    /// Agreements have actuals for the open period.
+    PeriodHasActuals,
+    /// A period date that is not a month end.
+    PeriodNotMonthEnd,
+    /// Rollback runs are always immediate (06 §9).
+    RollbackNotSchedulable,
+    /// Another run on the entity is in progress.
+    RunInProgress,
+    /// A revenue identity does not hold (06 §10).
+    RevenueInvariantBroken,
+    /// Usage loaded but not rated.
+    UsageUnrated,
+    /// The journal of an open period (06 §11).
+    PeriodOpen,
+    /// An export format other than csv or json.
+    UnknownFormat,
+    /// An agreement ref names nothing.
+    UnknownAgreement,
+    /// A fee ref names nothing.
+    UnknownFee,
+    /// An obligation ref names nothing.
+    UnknownObligation,
 }
 
 impl Code {
@@ -267,7 +339,6 @@ impl Code {
             Code::BadLateFeePolicy => "bad_late_fee_policy",
             Code::LateFeeNotFound => "late_fee_not_found",
             Code::LateFeeAlreadyCancelled => "late_fee_already_cancelled",
-            Code::PeriodClosed => "period_closed",
             Code::AmountNotPositive => "amount_not_positive",
             Code::PaymentExistsWithDifferentParameters => {
                 "payment_exists_with_different_parameters"
@@ -281,6 +352,43 @@ impl Code {
             Code::DocumentNotApproved => "document_not_approved",
             Code::NoRecipients => "no_recipients",
             Code::EmailNotConfigured => "email_not_configured",
+            Code::OrderNotActivated => "order_not_activated",
+            Code::AgreementExists => "agreement_exists",
+            Code::NoRevenuePolicy => "no_revenue_policy",
+            Code::NoLegalEntity => "no_legal_entity",
+            Code::BadRevenueTerm => "bad_revenue_term",
+            Code::CommitmentMissing => "commitment_missing",
+            Code::SspMissing => "ssp_missing",
+            Code::SspAllZero => "ssp_all_zero",
+            Code::AllocationMismatch => "allocation_mismatch",
+            Code::CallbackFailed => "callback_failed",
+            Code::PercentNotCurrentPeriod => "percent_not_current_period",
+            Code::PercentOutOfRange => "percent_out_of_range",
+            Code::PeriodAlreadyGenerated => "period_already_generated",
+            Code::FeeRuleMismatch => "fee_rule_mismatch",
+            Code::ManualExceedsFee => "manual_exceeds_fee",
+            Code::UnknownMilestone => "unknown_milestone",
+            Code::MilestoneAlreadyCompleted => "milestone_already_completed",
+            Code::FeeImmutable => "fee_immutable",
+            Code::StartEditNotImmediate => "start_edit_not_immediate",
+            Code::FeeHasActuals => "fee_has_actuals",
+            Code::FeeMoveNotAllowed => "fee_move_not_allowed",
+            Code::ModificationUnsupported => "modification_unsupported",
+            Code::ChangeOutOfTerm => "change_out_of_term",
+            Code::PeriodNotCurrent => "period_not_current",
+            Code::PeriodClosed => "period_closed",
+            Code::PeriodHasEligibleAgreements => "period_has_eligible_agreements",
+            Code::PeriodHasActuals => "period_has_actuals",
+            Code::PeriodNotMonthEnd => "period_not_month_end",
+            Code::RollbackNotSchedulable => "rollback_not_schedulable",
+            Code::RunInProgress => "run_in_progress",
+            Code::RevenueInvariantBroken => "revenue_invariant_broken",
+            Code::UsageUnrated => "usage_unrated",
+            Code::PeriodOpen => "period_open",
+            Code::UnknownFormat => "unknown_format",
+            Code::UnknownAgreement => "unknown_agreement",
+            Code::UnknownFee => "unknown_fee",
+            Code::UnknownObligation => "unknown_obligation",
         }
     }
 }

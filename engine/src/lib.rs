@@ -17,6 +17,7 @@ pub mod invoicing;
 pub mod model;
 pub mod money;
 pub mod receivables;
+pub mod revenue;
 pub mod rules;
 pub mod schedule;
 pub mod schema;

@@ -12,6 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod invoicing;
+mod revenue;
 
 /// One rule error: `file:line:col: code: path: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,6 +318,12 @@ impl RuleLoader {
         // Map documents: one key once across all files.
         let mut map_seen: BTreeMap<(&str, String), (String, Pos)> = BTreeMap::new();
         let mut system_map = serde_yaml::Mapping::new();
+        // 06 §3: `system.default_revenue_policy` is checked against the policies below.
+        let default_revenue_policy: Option<(String, Node)> = self
+            .entries
+            .iter()
+            .find(|e| e.0 == "system" && e.1 == "default_revenue_policy")
+            .map(|e| (e.2.clone(), e.4.clone()));
         for (doc, key, file, kn, vn) in std::mem::take(&mut self.entries) {
             if let Some((ff, fp)) = map_seen.get(&(doc, key.clone())) {
                 self.errors.push(RuleError::at(
@@ -366,6 +373,11 @@ impl RuleLoader {
         let invoicing_rows: Vec<invoicing::Row> = valid_rows
             .iter()
             .filter(|r| invoicing::CHECKED.contains(&r.0))
+            .cloned()
+            .collect();
+        let revenue_rows: Vec<invoicing::Row> = valid_rows
+            .iter()
+            .filter(|r| revenue::CHECKED.contains(&r.0))
             .cloned()
             .collect();
         // Typed rows.
@@ -431,6 +443,13 @@ impl RuleLoader {
         self.errors.extend(cross_checks(&set, &pos_of));
         // The invoicing documents' own rules (04 §13), at the offending key of each row.
         self.errors.extend(invoicing::check(&invoicing_rows, &refs));
+        // The revenue documents' own rules (06 §3).
+        self.errors.extend(revenue::check(
+            &revenue_rows,
+            default_revenue_policy
+                .as_ref()
+                .map(|(f, n)| (f.as_str(), n)),
+        ));
         let (templates, template_errors) = invoicing::templates(&invoicing_rows);
         set.templates = templates;
         self.errors.extend(template_errors);

@@ -73,7 +73,8 @@ enum Command {
     /// A report over a store, as CSV or JSON (05 §9): ar_aging, dso, account_billing_summary,
     /// billing_dashboard, billing_metrics, invoice_forecast, ar_transactions, invoiced_by,
     /// pending_billing_by, paid_vs_unpaid, tax_by_account, tax_by_country_region,
-    /// activated_vs_unactivated_assets.
+    /// activated_vs_unactivated_assets; revenue_journal (06 §11), revenue_waterfall and
+    /// revenue_reconcile (06 §10) with --legal-entity.
     Report {
         /// The report name.
         name: String,
@@ -105,6 +106,12 @@ enum Command {
         /// price_type.
         #[arg(long)]
         by: Option<String>,
+        /// Legal entity (revenue_journal, revenue_waterfall).
+        #[arg(long)]
+        legal_entity: Option<String>,
+        /// Period `YYYY-MM` (revenue_journal: a closed period).
+        #[arg(long)]
+        period: Option<String>,
         /// Output format: csv or json (anything else is `bad_format`).
         #[arg(long, default_value = "csv")]
         format: String,
@@ -123,6 +130,9 @@ enum Command {
         /// Run the invoice-run benchmark (04) instead, over this many accounts × 10 schedules.
         #[arg(long)]
         invoices: Option<usize>,
+        /// Run the revenue benchmark (06) instead: this many agreements × 36 month-end closes.
+        #[arg(long)]
+        revenue: Option<usize>,
     },
 }
 
@@ -321,6 +331,8 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             detail,
             method,
             by,
+            legal_entity,
+            period,
             format,
         } => {
             let format = match format.as_str() {
@@ -338,6 +350,18 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             };
             let reckon = Reckon::open(&store)
                 .with_context(|| format!("opening store {}", store.display()))?;
+            if name == "revenue_journal" {
+                // 06 §11: the journal's own CSV and JSON shapes.
+                let journal = reckon.engine().revenue_journal(
+                    legal_entity.as_deref().unwrap_or_default(),
+                    period.as_deref().unwrap_or_default(),
+                )?;
+                match format {
+                    ReportFormat::Csv => write!(out, "{}", journal.to_csv())?,
+                    ReportFormat::Json => writeln!(out, "{}", journal.to_json())?,
+                }
+                return Ok(0);
+            }
             let q = crate::report::ReportQuery {
                 as_of,
                 from,
@@ -347,12 +371,21 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 detail,
                 method,
                 by,
+                legal_entity,
+                period,
             };
             let report = crate::report::build(reckon.engine(), &name, &q)?;
             match format {
                 ReportFormat::Csv => write!(out, "{}", report.to_csv())?,
                 ReportFormat::Json => writeln!(out, "{}", report.to_json())?,
             }
+            Ok(0)
+        }
+        Command::Bench {
+            revenue: Some(agreements),
+            ..
+        } => {
+            write!(out, "{}", crate::bench_revenue::run(agreements))?;
             Ok(0)
         }
         Command::Bench {

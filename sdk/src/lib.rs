@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod bench_invoices;
 pub mod bench_plugins;
+pub mod bench_revenue;
 pub mod cli;
 pub mod demo;
 pub mod documents;
@@ -179,6 +180,60 @@ impl Reckon {
     /// The schedules of a line (`O-1/L1`).
     pub fn schedules(&self, line: &str) -> Result<Vec<Schedule>, SdkError> {
         Ok(self.engine.schedules(line)?)
+    }
+
+    /// Month-end close for revenue (06 §8, §9): generate the actuals of legal entity
+    /// `legal_entity` for every open period up to and including `month` (`YYYY-MM`) — one
+    /// revenue run per month, named `close-{legal_entity}-{YYYY-MM}`, so a repeat changes
+    /// nothing — close each of them, and return the entity's revenue waterfall (actual rows of
+    /// the closed months, the rules' projection after).
+    ///
+    /// # Errors
+    /// `period_closed` when `month` is already closed; a failed agreement in a run refuses the
+    /// close with `period_has_eligible_agreements` (the run's entries say why).
+    pub fn close_revenue_month(
+        &self,
+        legal_entity: &str,
+        month: &str,
+    ) -> Result<reckon_engine::revenue::waterfall::Waterfall, SdkError> {
+        use reckon_engine::revenue::calc::{parse_period, period_name};
+        use reckon_engine::revenue::run::{RevenueRunDef, RunKind};
+        let target = parse_period(month).ok_or_else(|| {
+            EngineError::refused(
+                reckon_engine::Code::InvalidRecord,
+                format!("legal entity {legal_entity}"),
+                "month",
+                format!("`{month}` is not YYYY-MM"),
+            )
+        })?;
+        let current = |e: &Engine| {
+            e.revenue_period(legal_entity)
+                .map(|p| reckon_engine::dates::month_index(p.current))
+        };
+        if current(&self.engine)? > target {
+            return Err(EngineError::refused(
+                reckon_engine::Code::PeriodClosed,
+                format!("legal entity {legal_entity}"),
+                "month",
+                format!("{month} is already closed"),
+            )
+            .into());
+        }
+        while current(&self.engine)? <= target {
+            let p = period_name(current(&self.engine)?);
+            self.engine.revenue_run(&RevenueRunDef {
+                name: format!("close-{legal_entity}-{p}"),
+                kind: RunKind::Actual,
+                run_type: None,
+                legal_entity: Some(legal_entity.to_string()),
+                period: Some(p),
+                filters: Vec::new(),
+                filter_logic: None,
+                schedule: None,
+            })?;
+            self.engine.close_period(legal_entity)?;
+        }
+        Ok(self.engine.revenue_waterfall(legal_entity)?)
     }
 
     /// Render an invoice or credit memo (`invoice:ACME#1`) as PDF, HTML or JSON (04 §11.2);

@@ -20,6 +20,9 @@ pub const REPORTS: &[&str] = &[
     "tax_by_account",
     "tax_by_country_region",
     "activated_vs_unactivated_assets",
+    "revenue_journal",
+    "revenue_waterfall",
+    "revenue_reconcile",
 ];
 
 /// What a report is asked for.
@@ -41,6 +44,10 @@ pub struct ReportQuery {
     pub method: Option<String>,
     /// `--by` (invoiced_by, pending_billing_by).
     pub by: Option<String>,
+    /// `--legal-entity` (revenue reports).
+    pub legal_entity: Option<String>,
+    /// `--period` `YYYY-MM` (revenue_journal).
+    pub period: Option<String>,
 }
 
 /// A report: columns, rows and totals of cells (money as plain decimals, null as `None`).
@@ -81,6 +88,8 @@ pub fn build(engine: &Engine, name: &str, q: &ReportQuery) -> Result<Report, Eng
             grouped(engine, name, q)
         }
         "activated_vs_unactivated_assets" => assets(engine, q),
+        "revenue_waterfall" => waterfall(engine, q),
+        "revenue_reconcile" => reconcile(engine, q),
         other => Err(EngineError::refused(
             Code::UnknownReport,
             "report",
@@ -659,6 +668,116 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+fn waterfall(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let le = q
+        .legal_entity
+        .as_deref()
+        .ok_or_else(|| bad("legal_entity", "give --legal-entity"))?;
+    let w = engine.revenue_waterfall(le)?;
+    let mut columns = vec!["agreement".to_string(), "currency".to_string()];
+    columns.extend(w.periods.iter().cloned());
+    columns.push("total".into());
+    let mut totals = vec![None, None];
+    let mut sums = vec![rust_decimal::Decimal::ZERO; w.periods.len() + 1];
+    let rows = w
+        .rows
+        .iter()
+        .map(|r| {
+            let scale = reckon_engine::money::minor_units(&r.currency).unwrap_or(2);
+            let mut row = vec![Some(r.agreement.clone()), Some(r.currency.clone())];
+            for (i, a) in r.amounts.iter().chain([&r.total]).enumerate() {
+                sums[i] += *a;
+                row.push(Some(pad(&a.round_dp(scale).to_string(), scale)));
+            }
+            row
+        })
+        .collect();
+    totals.extend(
+        sums.iter()
+            .map(|d| Some(pad(&d.round_dp(2).to_string(), 2))),
+    );
+    Ok(Report {
+        report: "revenue_waterfall".into(),
+        as_of: None,
+        from: w.periods.first().cloned(),
+        to: w.periods.last().cloned(),
+        columns,
+        rows,
+        totals,
+    })
+}
+
+/// 06 §10 reconciliation: per agreement of the entity with a summary for the period, billed,
+/// recognised and adjustments of the period, opening and closing deferred and unrecognised;
+/// totals per column.
+fn reconcile(engine: &Engine, q: &ReportQuery) -> Result<Report, EngineError> {
+    let le = q
+        .legal_entity
+        .as_deref()
+        .ok_or_else(|| bad("legal_entity", "give --legal-entity"))?;
+    let period = q
+        .period
+        .as_deref()
+        .ok_or_else(|| bad("period", "give --period YYYY-MM"))?;
+    let columns: Vec<String> = [
+        "agreement",
+        "currency",
+        "billed",
+        "recognised",
+        "adjustments",
+        "opening_deferred",
+        "closing_deferred",
+        "opening_unrecognised",
+        "closing_unrecognised",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .collect();
+    let mut rows = Vec::new();
+    let mut sums = [rust_decimal::Decimal::ZERO; 7];
+    for ag in engine.entity_agreements(le)? {
+        let all = engine.revenue_summaries(&ag.id)?;
+        let Some(i) = all.iter().position(|s| s.period == period) else {
+            continue;
+        };
+        let s = &all[i];
+        let (od, ou) = i
+            .checked_sub(1)
+            .map(|j| (all[j].deferred, all[j].unrecognised))
+            .unwrap_or_default();
+        let figures = [
+            s.billed,
+            s.recognised,
+            s.adjustments,
+            od,
+            s.deferred,
+            ou,
+            s.unrecognised,
+        ];
+        let scale = reckon_engine::money::minor_units(&ag.currency).unwrap_or(2);
+        let mut row = vec![Some(ag.id.clone()), Some(ag.currency.clone())];
+        for (k, f) in figures.iter().enumerate() {
+            sums[k] += *f;
+            row.push(Some(pad(&f.round_dp(scale).to_string(), scale)));
+        }
+        rows.push(row);
+    }
+    let mut totals = vec![None, None];
+    totals.extend(
+        sums.iter()
+            .map(|d| Some(pad(&d.round_dp(2).to_string(), 2))),
+    );
+    Ok(Report {
+        report: "revenue_reconcile".into(),
+        as_of: None,
+        from: Some(period.to_string()),
+        to: Some(period.to_string()),
+        columns,
+        rows,
+        totals,
+    })
 }
 
 #[cfg(test)]

@@ -282,7 +282,7 @@ impl Engine {
         }
     }
 
-    fn product_info(&self, code: &str) -> cb::ProductInfo {
+    pub(crate) fn product_info(&self, code: &str) -> cb::ProductInfo {
         let p = self.rules.products.get(code);
         cb::ProductInfo {
             code: code.to_string(),

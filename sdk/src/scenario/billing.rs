@@ -513,7 +513,11 @@ pub(super) fn own_date(a: &Action) -> Option<NaiveDate> {
 pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(), EngineError> {
     match a {
         Action::InvoiceRun(v) => super::documents::invoice_run(engine, v, clock),
-        Action::RunScheduled(_) => super::documents::run_scheduled(engine, clock),
+        Action::RunScheduled(_) => {
+            super::documents::run_scheduled(engine, clock)?;
+            // 06 §9: scheduled revenue runs are executed by the same step.
+            engine.run_scheduled_revenue(clock).map(|_| ())
+        }
         Action::Preview(v) => engine.preview(v, clock).map(|_| ()),
         Action::Approve(r) => engine.approve(r, clock).map(|_| ()),
         Action::CancelInvoice(r) => engine.cancel_invoice(r, clock).map(|_| ()),

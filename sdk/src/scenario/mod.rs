@@ -3,6 +3,7 @@
 mod billing;
 mod documents;
 mod receivables;
+mod revenue;
 
 use chrono::NaiveDate;
 use reckon_engine::dates::parse_date;
@@ -95,6 +96,28 @@ const EXPECT: Ty = Ty::Obj(&[
     ),
     opt("events", Ty::Any, "05 §3.5 an account's logged events"),
     opt("outbox", Ty::Any, "04 §12"),
+    opt(
+        "revenue",
+        Ty::Any,
+        "06 §13: actual rows of a fee, obligation, agreement or entity",
+    ),
+    opt(
+        "deferred",
+        Ty::Any,
+        "06 §10: summaries per generated period",
+    ),
+    opt(
+        "period",
+        Ty::Any,
+        "06 §8: an entity's open period and counts",
+    ),
+    opt("fees", Ty::Any, "06 §13: an agreement's fees"),
+    opt("obligations", Ty::Any, "06 §13: an agreement's obligations"),
+    opt("agreement_lines", Ty::Any, "06 §13: an agreement's lines"),
+    opt("revenue_run", Ty::Any, "06 §9: a revenue run's result"),
+    opt("journal", Ty::Any, "06 §11: the last journal export"),
+    opt("agreement", Ty::Any, "06 §2: an agreement's fields"),
+    opt("snapshots", Ty::Any, "06 §9: a fee's snapshots"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -116,22 +139,6 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
     ("wallet", "05"),
     ("late_fees", "05"),
     ("cancel_late_fee", "05"),
-    ("ready_for_revenue", "06"),
-    ("agreement", "06"),
-    ("revenue_run", "06"),
-    ("close_period", "06"),
-    ("reopen_period", "06"),
-    ("percent_complete", "06"),
-    ("milestone", "06"),
-    ("revenue_entry", "06"),
-    ("revenue_adjustment", "06"),
-    ("edit_fee", "06"),
-    ("move_fee", "06"),
-    ("actual_to_forecast", "06"),
-    ("forecast_to_budget", "06"),
-    ("snapshot", "06"),
-    ("delete_snapshot", "06"),
-    ("journal", "06"),
 ];
 const STEPS: &[&str] = &[
     "activate",
@@ -159,6 +166,22 @@ const STEPS: &[&str] = &[
     "send",
     "deliver_emails",
     "mail_sink",
+    "ready_for_revenue",
+    "agreement",
+    "revenue_run",
+    "close_period",
+    "reopen_period",
+    "percent_complete",
+    "milestone",
+    "revenue_entry",
+    "revenue_adjustment",
+    "edit_fee",
+    "move_fee",
+    "journal",
+    "actual_to_forecast",
+    "forecast_to_budget",
+    "snapshot",
+    "delete_snapshot",
 ];
 
 /// A validation error in a scenario file.
@@ -223,6 +246,7 @@ enum Step {
     Billing(billing::Action),
     Receivables(receivables::Action),
     Documents(documents::Action),
+    Revenue(revenue::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -245,6 +269,7 @@ enum Expectation {
     Billing(billing::Check),
     Receivables(receivables::Check),
     Documents(documents::Check),
+    Revenue(revenue::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -513,6 +538,7 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                                 | Step::Billing(_)
                                 | Step::Receivables(_)
                                 | Step::Documents(_)
+                                | Step::Revenue(_)
                         ))
                     )
                 {
@@ -560,6 +586,11 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Documents),
                 );
+                exps.extend(
+                    revenue::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Revenue),
+                );
                 out.push((n, Step::Expect(exps)));
             }
             a if documents::ACTIONS.contains(&a) => {
@@ -572,6 +603,12 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                 out.push((
                     n,
                     Step::Billing(billing::parse_action(a, v, &path, &mut findings)),
+                ));
+            }
+            a if revenue::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Revenue(revenue::parse_action(a, n, v, &path, &mut findings)),
                 ));
             }
             a if receivables::ACTIONS.contains(&a) => {
@@ -637,6 +674,7 @@ impl Scenario {
             setup(&format!("order {}", o.id), engine.submit_order(o.clone()));
         }
         let mut mail = documents::Context::default();
+        let mut rev = revenue::Context::default();
         let mut last: Option<(usize, String, Result<(), EngineError>)> = None;
         let check_unclaimed = |last: &mut Option<(usize, String, Result<(), EngineError>)>,
                                mismatches: &mut Vec<Mismatch>| {
@@ -684,6 +722,14 @@ impl Scenario {
                     let r = documents::execute(&engine, &mut mail, a, clock);
                     last = Some((*n, documents::describe(a), r));
                 }
+                Step::Revenue(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = revenue::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    let r = revenue::execute(&engine, &mut rev, a, clock);
+                    last = Some((*n, revenue::describe(a), r));
+                }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
                     match last.take() {
@@ -729,7 +775,11 @@ impl Scenario {
                         pass_time(&engine, *n, d, &mut mismatches);
                     }
                     for e in exps {
-                        self.check(&engine, *n, e, clock, &mut mismatches);
+                        if let Expectation::Revenue(c) = e {
+                            revenue::check(&engine, &rev, *n, c, &mut mismatches);
+                        } else {
+                            self.check(&engine, *n, e, clock, &mut mismatches);
+                        }
                     }
                 }
             }
@@ -792,6 +842,7 @@ impl Scenario {
             Expectation::Billing(c) => billing::check(engine, n, c, out),
             Expectation::Receivables(c) => receivables::check(engine, n, c, clock, out),
             Expectation::Documents(c) => documents::check(engine, n, c, out),
+            Expectation::Revenue(_) => {}
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {

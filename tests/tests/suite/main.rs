@@ -8,4 +8,5 @@ mod garbled;
 mod plugins;
 mod properties;
 mod receivables;
+mod revenue;
 mod scenarios;
