@@ -1,6 +1,7 @@
 //! Scenario files (spec 08): parse, validate with positions, run on a fresh store, report.
 
 mod billing;
+mod changes;
 mod documents;
 mod receivables;
 
@@ -89,17 +90,29 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("dso", Ty::Any, "05 §6 DSO over a period"),
     opt("summary", Ty::Any, "05 §7 the account billing summary"),
     opt("outbox", Ty::Any, "04 §12"),
+    opt("asset", Ty::Any, "03 §D: an asset's status and terms"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
-    "ref", "start", "end", "ready", "amount", "quantity", "type", "status", "kind", "category",
+    "ref",
+    "start",
+    "end",
+    "ready",
+    "amount",
+    "quantity",
+    "type",
+    "status",
+    "kind",
+    "category",
+    "superseded",
+    "origin",
+    "debit_schedule",
+    "available_credit",
+    "cancellation_date",
 ];
 
 /// Steps this version runs, and steps that later versions of the engine own (spec section).
 const FUTURE_STEPS: &[(&str, &str)] = &[
-    ("amend", "03"),
-    ("cancel", "03"),
-    ("renew", "03"),
     ("swap", "03"),
     ("rollback", "03"),
     ("usage", "03"),
@@ -153,6 +166,9 @@ const STEPS: &[&str] = &[
     "send",
     "deliver_emails",
     "mail_sink",
+    "amend",
+    "cancel",
+    "renew",
 ];
 
 /// A validation error in a scenario file.
@@ -217,6 +233,7 @@ enum Step {
     Billing(billing::Action),
     Receivables(receivables::Action),
     Documents(documents::Action),
+    Changes(changes::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -239,6 +256,7 @@ enum Expectation {
     Billing(billing::Check),
     Receivables(receivables::Check),
     Documents(documents::Check),
+    Changes(changes::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -507,6 +525,7 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                                 | Step::Billing(_)
                                 | Step::Receivables(_)
                                 | Step::Documents(_)
+                                | Step::Changes(_)
                         ))
                     )
                 {
@@ -554,7 +573,18 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Documents),
                 );
+                exps.extend(
+                    changes::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Changes),
+                );
                 out.push((n, Step::Expect(exps)));
+            }
+            a if changes::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Changes(changes::parse_action(a, v, &path, &mut findings)),
+                ));
             }
             a if documents::ACTIONS.contains(&a) => {
                 out.push((
@@ -675,6 +705,14 @@ impl Scenario {
                     let r = documents::execute(&engine, &mut mail, a, clock);
                     last = Some((*n, documents::describe(a), r));
                 }
+                Step::Changes(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = changes::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    let r = changes::execute(&engine, a, clock);
+                    last = Some((*n, changes::describe(a), r));
+                }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
                     match last.take() {
@@ -759,15 +797,22 @@ impl Scenario {
                     }
                 };
                 let scale = self.scale_of(engine, line);
+                let info = changes::line_info(engine, line, columns);
                 let cells: Vec<Vec<String>> = got
                     .iter()
-                    .map(|s| columns.iter().map(|c| cell(s, c)).collect())
+                    .map(|s| {
+                        columns
+                            .iter()
+                            .map(|c| changes::cell(s, c, &info).unwrap_or_else(|| cell(s, c)))
+                            .collect()
+                    })
                     .collect();
                 compare_table(out, n, &what, columns, rows, *first, &cells, scale);
             }
             Expectation::Billing(c) => billing::check(engine, n, c, out),
             Expectation::Receivables(c) => receivables::check(engine, n, c, out),
             Expectation::Documents(c) => documents::check(engine, n, c, out),
+            Expectation::Changes(c) => changes::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {
@@ -889,6 +934,7 @@ const DATE_COLUMNS: &[&str] = &[
     "on",
     "approved_on",
     "process_through",
+    "cancellation_date",
 ];
 /// Columns compared as money at the currency's minor unit.
 const MONEY_COLUMNS: &[&str] = &[
@@ -918,10 +964,14 @@ const MONEY_COLUMNS: &[&str] = &[
     "invoice_balance",
     "written_off",
     "credited",
+    "available_credit",
 ];
 
 pub(crate) fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
     if DATE_COLUMNS.contains(&column) {
+        if want.is_empty() || have.is_empty() {
+            return want == have;
+        }
         return parse_date(want).is_some() && parse_date(want) == parse_date(have);
     }
     if MONEY_COLUMNS.contains(&column) {
@@ -932,6 +982,8 @@ pub(crate) fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
             (Some(a), Some(b)) => {
                 round(a, scale, Rounding::HalfUp) == round(b, scale, Rounding::HalfUp)
             }
+            // `superseded` is a money column of forecasts and a flag of schedules (03 §D).
+            (None, None) => want == have,
             _ => false,
         };
     }

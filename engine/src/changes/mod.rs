@@ -1,0 +1,842 @@
+//! Asset-based changes (spec 03 A): amend, cancel and renew an activated line. Each change reads
+//! the line's rows, runs the netting rule ([`netting`]), and commits rows, statuses, flags, the
+//! asset's terms and the drafts it makes stale in one atomic batch. No wall clock: the caller
+//! passes every date.
+
+pub mod netting;
+
+use crate::billing::tx::Tx;
+use crate::engine::{key, schedule_key, split_line_ref, Asset, Engine, Schedule, ScheduleStatus};
+use crate::error::{Code, EngineError, Result};
+use crate::model::BillingFrequency;
+use crate::money::round;
+use crate::schedule::{self, Price, Terms};
+use chrono::NaiveDate;
+use netting::{Netting, NewPeriod};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What changes record on a row (03 §D): the superseded flag, the origin row, the debit source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowChange {
+    /// `superseded: true` (on `invoiced` rows: credited or netted; on `superseded` rows always).
+    #[serde(default)]
+    pub superseded: bool,
+    /// The row this one was cut from or replaces (A.3 table).
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The invoiced row this negative row draws its credit from (A.4).
+    #[serde(default)]
+    pub debit_schedule: Option<String>,
+}
+
+impl RowChange {
+    /// Nothing recorded (plain activation).
+    pub fn is_empty(&self) -> bool {
+        !self.superseded && self.origin.is_none() && self.debit_schedule.is_none()
+    }
+}
+
+/// Asset status (03 §D `asset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetStatus {
+    /// Activated, possibly amended.
+    #[default]
+    Active,
+    /// Renewed (A.6).
+    Renewed,
+    /// Cancelled (A.6).
+    Cancelled,
+    /// Wholly swapped out (A.6).
+    SwappedOut,
+}
+
+/// The terms a change reads and writes, kept beside the [`Asset`] from the first change on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetTerms {
+    /// Status.
+    pub status: AssetStatus,
+    /// The monthly rate r (§0).
+    pub rate: Decimal,
+    /// Quantity q.
+    pub quantity: Decimal,
+    /// `discount_percent`.
+    pub discount_percent: Decimal,
+    /// V of A.5: the amended contract value.
+    pub net_price: Decimal,
+    /// Billing frequency.
+    pub billing_frequency: BillingFrequency,
+    /// The group's cancellation date (A.6).
+    pub cancellation_date: Option<NaiveDate>,
+    /// Changes applied.
+    pub changes: u32,
+}
+
+/// `amend` (03 A.1): every field but `line` and `on` optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Amend {
+    /// The asset.
+    pub line: String,
+    /// E (ignored by an end-only change, A.2).
+    pub on: NaiveDate,
+    /// New quantity.
+    pub quantity: Option<Decimal>,
+    /// New price per selling period.
+    pub list_price: Option<Decimal>,
+    /// New discount.
+    pub discount_percent: Option<Decimal>,
+    /// Total for the new term [E, N].
+    pub net_price: Option<Decimal>,
+    /// New end N.
+    pub end: Option<NaiveDate>,
+    /// New frequency (recurring, single_period).
+    pub billing_frequency: Option<BillingFrequency>,
+    /// Ready date of new rows under billing rule `ready_for_billing_date` (default `on`).
+    pub ready_for_billing_date: Option<NaiveDate>,
+}
+
+/// `cancel` (03 A.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancel {
+    /// The asset.
+    pub line: String,
+    /// The entered date D.
+    pub on: NaiveDate,
+    /// Ready date of new rows under billing rule `ready_for_billing_date` (default `on`).
+    pub ready_for_billing_date: Option<NaiveDate>,
+}
+
+/// `renew` (03 A.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renew {
+    /// The asset.
+    pub line: String,
+    /// The step's clock.
+    pub on: NaiveDate,
+    /// New end, after the current one.
+    pub end: NaiveDate,
+    /// Total for the renewal term.
+    pub net_price: Option<Decimal>,
+    /// New price per selling period.
+    pub list_price: Option<Decimal>,
+    /// New quantity.
+    pub quantity: Option<Decimal>,
+    /// New discount.
+    pub discount_percent: Option<Decimal>,
+    /// Ready date of new rows under billing rule `ready_for_billing_date` (default `on`).
+    pub ready_for_billing_date: Option<NaiveDate>,
+}
+
+/// What a change did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeOutcome {
+    /// The line.
+    pub line: String,
+    /// Refs of the new rows.
+    pub created: Vec<String>,
+    /// Refs of the existing rows whose status or flag changed.
+    pub changed: Vec<String>,
+    /// V after the change (= the line's billable total, A.5).
+    pub net_price: Decimal,
+    /// Drafts made stale (04 §8).
+    pub stale: Vec<String>,
+}
+
+fn refuse(code: Code, line: &str, field: &str, msg: String) -> EngineError {
+    EngineError::refused(code, line, field, msg)
+}
+
+/// months(a, b) of 03 §0 under `t`'s day count and alignment; whole periods count N.
+pub fn months(t: &Terms, a: NaiveDate, b: NaiveDate) -> Decimal {
+    if b < a {
+        return Decimal::ZERO;
+    }
+    let mut x = *t;
+    x.start = a;
+    x.end = Some(b);
+    if x.ready_for_billing.is_none() {
+        x.ready_for_billing = Some(a);
+    }
+    schedule::measure(&x).unwrap_or_default() * Decimal::from(x.months)
+}
+
+/// A change resolved to its parameters (A.2).
+struct Plan {
+    e: NaiveDate,
+    n: NaiveDate,
+    periods: Vec<NewPeriod>,
+    cancel: bool,
+    category: &'static str,
+    quantity: Decimal,
+    discount: Decimal,
+    rate: Decimal,
+    frequency: BillingFrequency,
+    status: AssetStatus,
+    cancellation_date: Option<NaiveDate>,
+}
+
+impl Engine {
+    /// The terms changes keep for a line: stored after its first change, derived from the asset
+    /// (and its order line's discount) before.
+    pub fn asset_terms(&self, line: &str) -> Result<Option<AssetTerms>> {
+        let Some((o, l)) = split_line_ref(line) else {
+            return Ok(None);
+        };
+        if let Some(t) = self.get::<AssetTerms>(&key(&["chgterms", o, l]))? {
+            return Ok(Some(t));
+        }
+        let Some(asset) = self.asset(line)? else {
+            return Ok(None);
+        };
+        let discount = self
+            .order(&asset.order)?
+            .and_then(|so| so.order.lines.into_iter().find(|x| x.id == l))
+            .and_then(|x| x.discount_percent)
+            .unwrap_or_default();
+        let frequency = self
+            .rules
+            .products
+            .get(&asset.product)
+            .map(|p| p.billing_frequency())
+            .unwrap_or_default();
+        let rate = match asset.price {
+            Price::Rate(r) => r / Decimal::from(asset.terms.months.max(1)),
+            Price::Total(t) => {
+                let m = asset
+                    .terms
+                    .end
+                    .map(|end| months(&asset.terms, asset.terms.start, end))
+                    .unwrap_or_default();
+                if m.is_zero() {
+                    Decimal::ZERO
+                } else {
+                    t / m
+                }
+            }
+        };
+        let net_price = self.line_total(line)?;
+        Ok(Some(AssetTerms {
+            status: AssetStatus::Active,
+            rate,
+            quantity: asset.quantity,
+            discount_percent: discount,
+            net_price,
+            billing_frequency: frequency,
+            cancellation_date: None,
+            changes: 0,
+        }))
+    }
+
+    /// Available credit (A.4) of the line's invoiced rows with a positive amount, by ref.
+    pub fn available_credit(&self, line: &str) -> Result<HashMap<String, Decimal>> {
+        let rows = self.schedules(line)?;
+        let direct = self.direct_credits(&rows)?;
+        let mut out = HashMap::new();
+        for x in rows
+            .iter()
+            .filter(|x| x.status == ScheduleStatus::Invoiced && x.amount > Decimal::ZERO)
+        {
+            let drawn: Decimal = rows
+                .iter()
+                .filter(|d| {
+                    !matches!(
+                        d.status,
+                        ScheduleStatus::Superseded | ScheduleStatus::Cancelled
+                    ) && d.change.debit_schedule.as_deref() == Some(x.id.as_str())
+                })
+                .map(|d| d.amount.abs())
+                .sum();
+            let d = direct.get(&x.id).copied().unwrap_or_default();
+            out.insert(x.id.clone(), x.amount - d - drawn);
+        }
+        Ok(out)
+    }
+
+    /// Σ direct credit-memo credits on the invoice lines of the invoiced rows (04 §9.1).
+    fn direct_credits(&self, rows: &[Schedule]) -> Result<HashMap<String, Decimal>> {
+        let mut out = HashMap::new();
+        for x in rows.iter().filter(|x| x.status == ScheduleStatus::Invoiced) {
+            let Some(r) = &x.invoice else { continue };
+            let Some(doc) = self.document(r)? else {
+                continue;
+            };
+            for l in &doc.lines {
+                if l.schedule.as_deref() == Some(x.id.as_str()) && !l.credited.is_zero() {
+                    *out.entry(x.id.clone()).or_insert(Decimal::ZERO) += l.credited;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn change_context(&self, line: &str) -> Result<(Asset, AssetTerms)> {
+        let asset = self.asset(line)?.ok_or_else(|| {
+            refuse(
+                Code::UnknownLine,
+                line,
+                "line",
+                format!("no active line `{line}`"),
+            )
+        })?;
+        let terms = self.asset_terms(line)?.ok_or_else(|| {
+            refuse(
+                Code::UnknownLine,
+                line,
+                "line",
+                format!("no active line `{line}`"),
+            )
+        })?;
+        if matches!(
+            terms.status,
+            AssetStatus::Cancelled | AssetStatus::SwappedOut
+        ) {
+            return Err(refuse(
+                Code::AssetCancelled,
+                line,
+                "line",
+                format!(
+                    "the asset is {}; roll the cancel back first",
+                    if terms.status == AssetStatus::Cancelled {
+                        "cancelled"
+                    } else {
+                        "swapped out"
+                    }
+                ),
+            ));
+        }
+        if asset.evergreen.is_some() {
+            return Err(refuse(
+                Code::NotApplicable,
+                line,
+                "line",
+                "changes on evergreen lines are not supported by this engine version".into(),
+            ));
+        }
+        if terms.billing_frequency == BillingFrequency::Usage {
+            return Err(refuse(
+                Code::NotApplicable,
+                line,
+                "line",
+                "changes on usage lines are not supported by this engine version".into(),
+            ));
+        }
+        Ok((asset, terms))
+    }
+
+    fn system_flag(&self, name: &str, default: bool) -> bool {
+        self.rules
+            .system
+            .extra
+            .get(name)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default)
+    }
+
+    /// The periods of [e, n] at `frequency` (step 1) valued at `rate` per month, the last taking
+    /// `total − Σ others`.
+    #[allow(clippy::too_many_arguments)]
+    fn periods(
+        &self,
+        line: &str,
+        asset: &Asset,
+        frequency: BillingFrequency,
+        e: NaiveDate,
+        n: NaiveDate,
+        rate: Decimal,
+        total: Decimal,
+        rfbd: NaiveDate,
+    ) -> Result<Vec<NewPeriod>> {
+        if n < e {
+            return Ok(Vec::new());
+        }
+        let t = new_terms(asset, frequency, e, n, rfbd);
+        let raw = match frequency {
+            BillingFrequency::SinglePeriod => {
+                vec![schedule::single_period(&t, Decimal::ZERO)
+                    .map_err(|err| refuse(Code::MissingDates, line, "end", format!("{err:?}")))?]
+            }
+            _ => schedule::generate(&t, Price::Rate(Decimal::ZERO), 0, 0)
+                .map_err(|err| refuse(Code::MissingDates, line, "end", format!("{err:?}")))?,
+        };
+        let round_ = |v: Decimal| round(v, asset.terms.scale, asset.terms.rounding);
+        let mut out = Vec::with_capacity(raw.len());
+        let mut running = Decimal::ZERO;
+        let last = raw.len().saturating_sub(1);
+        for (i, p) in raw.iter().enumerate() {
+            let amount = if i == last {
+                total - running
+            } else {
+                round_(rate * months(&t, p.start, p.end))
+            };
+            running += amount;
+            out.push(NewPeriod {
+                start: p.start,
+                end: p.end,
+                ready: p.ready,
+                amount,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Amend an asset (03 A.1, A.2): quantity, price, discount, net price, end, frequency.
+    pub fn amend(&self, req: &Amend) -> Result<ChangeOutcome> {
+        let line = req.line.as_str();
+        let (asset, cur) = self.change_context(line)?;
+        let product = self.rules.products.get(&asset.product).ok_or_else(|| {
+            refuse(
+                Code::UnknownProduct,
+                line,
+                "product",
+                format!("no product `{}`", asset.product),
+            )
+        })?;
+        if cur.billing_frequency == BillingFrequency::OneTime {
+            return Err(refuse(
+                Code::NotApplicable,
+                line,
+                "amend",
+                "a one_time line can only be cancelled".into(),
+            ));
+        }
+        let old_end = asset.terms.end.ok_or_else(|| {
+            refuse(
+                Code::NotApplicable,
+                line,
+                "end",
+                "the line has no end".into(),
+            )
+        })?;
+        let start = asset.terms.start;
+        let end_only = req.end.is_some()
+            && req.quantity.is_none()
+            && req.list_price.is_none()
+            && req.discount_percent.is_none()
+            && req.net_price.is_none()
+            && req.billing_frequency.is_none();
+        let frequency = req.billing_frequency.unwrap_or(cur.billing_frequency);
+        if !matches!(
+            frequency,
+            BillingFrequency::Monthly
+                | BillingFrequency::Quarterly
+                | BillingFrequency::HalfYearly
+                | BillingFrequency::Yearly
+                | BillingFrequency::SinglePeriod
+        ) {
+            return Err(refuse(
+                Code::NotApplicable,
+                line,
+                "billing_frequency",
+                format!(
+                    "`{}` is not a recurring or single_period frequency",
+                    word(frequency)
+                ),
+            ));
+        }
+        let (e, n) = if end_only {
+            let new_end = req.end.unwrap_or(old_end);
+            if new_end == old_end {
+                return Err(refuse(
+                    Code::NoChange,
+                    line,
+                    "end",
+                    format!("the line already ends on {old_end}"),
+                ));
+            }
+            (succ(old_end.min(new_end)), new_end)
+        } else {
+            (req.on, req.end.unwrap_or(old_end))
+        };
+        if e < start && !end_only {
+            return Err(refuse(
+                Code::EffectiveBeforeStart,
+                line,
+                "on",
+                format!("{e} is before the line start {start}"),
+            ));
+        }
+        if e > succ(old_end) {
+            return Err(refuse(
+                Code::EffectiveAfterEnd,
+                line,
+                "on",
+                format!("{e} is after the line end {old_end} + 1"),
+            ));
+        }
+        if n < e && !end_only {
+            return Err(refuse(
+                Code::EndBeforeEffective,
+                line,
+                "end",
+                format!("{n} is before the effective date {e}"),
+            ));
+        }
+        if end_only && n < start {
+            return Err(refuse(
+                Code::EndBeforeEffective,
+                line,
+                "end",
+                format!("{n} is before the line start {start}"),
+            ));
+        }
+        let q = req.quantity.unwrap_or(cur.quantity);
+        let d = req.discount_percent.unwrap_or(cur.discount_percent);
+        let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
+        let t_new = new_terms(&asset, frequency, e, n.max(e), rfbd);
+        let m = months(&t_new, e, n);
+        let round_ = |v: Decimal| round(v, asset.terms.scale, asset.terms.rounding);
+        let (rate, total) = if let Some(np) = req.net_price {
+            let np = round_(np);
+            (if m.is_zero() { Decimal::ZERO } else { np / m }, np)
+        } else {
+            let u = match req.list_price {
+                Some(lp) => lp / Decimal::from(product.selling_frequency().months().unwrap_or(1)),
+                None => {
+                    let base =
+                        cur.quantity * (Decimal::ONE - cur.discount_percent / Decimal::ONE_HUNDRED);
+                    if base.is_zero() {
+                        return Err(refuse(
+                            Code::NetPriceRequired,
+                            line,
+                            "net_price",
+                            "the unit rate is undefined (quantity 0 or discount 100 %); give a net_price".into(),
+                        ));
+                    }
+                    cur.rate / base
+                }
+            };
+            let r = u * q * (Decimal::ONE - d / Decimal::ONE_HUNDRED);
+            (r, round_(r * m))
+        };
+        if !end_only
+            && rate == cur.rate
+            && q == cur.quantity
+            && d == cur.discount_percent
+            && frequency == cur.billing_frequency
+            && n == old_end
+        {
+            return Err(refuse(
+                Code::NoChange,
+                line,
+                "amend",
+                "the new terms equal the current ones".into(),
+            ));
+        }
+        let periods = self.periods(line, &asset, frequency, e, n, rate, total, rfbd)?;
+        self.commit_change(
+            &asset,
+            &cur,
+            Plan {
+                e,
+                n,
+                periods,
+                cancel: false,
+                category: "amendment",
+                quantity: q,
+                discount: d,
+                rate,
+                frequency,
+                status: cur.status,
+                cancellation_date: cur.cancellation_date,
+            },
+            rfbd,
+        )
+    }
+
+    /// Cancel an asset from the entered date D (03 A.6): C = D, or D + 1 without
+    /// `same_day_cancellation`.
+    pub fn cancel_asset(&self, req: &Cancel) -> Result<ChangeOutcome> {
+        let line = req.line.as_str();
+        let (asset, cur) = self.change_context(line)?;
+        let c = if self.system_flag("same_day_cancellation", true) {
+            req.on
+        } else {
+            succ(req.on)
+        };
+        let old_end = asset.terms.end.unwrap_or(asset.terms.start);
+        if c == succ(old_end) {
+            return Err(refuse(
+                Code::NoChange,
+                line,
+                "on",
+                format!("the line already ends on {old_end}"),
+            ));
+        }
+        if c > succ(old_end) {
+            return Err(refuse(
+                Code::EffectiveAfterEnd,
+                line,
+                "on",
+                format!("{c} is after the line end {old_end} + 1"),
+            ));
+        }
+        let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
+        self.commit_change(
+            &asset,
+            &cur,
+            Plan {
+                e: c,
+                n: pred(c),
+                periods: Vec::new(),
+                cancel: true,
+                category: "cancellation",
+                quantity: cur.quantity,
+                discount: cur.discount_percent,
+                rate: cur.rate,
+                frequency: cur.billing_frequency,
+                status: AssetStatus::Cancelled,
+                cancellation_date: Some(c),
+            },
+            rfbd,
+        )
+    }
+
+    /// Renew a termed recurring asset to a later end (03 A.6): extension rows, category
+    /// `renewal`.
+    pub fn renew(&self, req: &Renew) -> Result<ChangeOutcome> {
+        let line = req.line.as_str();
+        let (asset, cur) = self.change_context(line)?;
+        let product = self.rules.products.get(&asset.product).ok_or_else(|| {
+            refuse(
+                Code::UnknownProduct,
+                line,
+                "product",
+                format!("no product `{}`", asset.product),
+            )
+        })?;
+        let Some(old_end) = asset.terms.end.filter(|_| {
+            !matches!(
+                cur.billing_frequency,
+                BillingFrequency::OneTime | BillingFrequency::Usage
+            )
+        }) else {
+            return Err(refuse(
+                Code::NotRenewable,
+                line,
+                "line",
+                "evergreen, usage and one_time lines are not renewable".into(),
+            ));
+        };
+        if req.end <= old_end {
+            return Err(refuse(
+                Code::NotRenewable,
+                line,
+                "end",
+                format!("{} is not after the current end {old_end}", req.end),
+            ));
+        }
+        let e = succ(old_end);
+        let n = req.end;
+        let q = req.quantity.unwrap_or(cur.quantity);
+        let d = req.discount_percent.unwrap_or(cur.discount_percent);
+        let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
+        let t_new = new_terms(&asset, cur.billing_frequency, e, n, rfbd);
+        let m = months(&t_new, e, n);
+        let round_ = |v: Decimal| round(v, asset.terms.scale, asset.terms.rounding);
+        let (rate, total) = if let Some(np) = req.net_price {
+            let np = round_(np);
+            (if m.is_zero() { Decimal::ZERO } else { np / m }, np)
+        } else {
+            let u = match req.list_price {
+                Some(lp) => lp / Decimal::from(product.selling_frequency().months().unwrap_or(1)),
+                None => {
+                    let base =
+                        cur.quantity * (Decimal::ONE - cur.discount_percent / Decimal::ONE_HUNDRED);
+                    if base.is_zero() {
+                        return Err(refuse(
+                            Code::NetPriceRequired,
+                            line,
+                            "net_price",
+                            "the unit rate is undefined (quantity 0 or discount 100 %); give a net_price".into(),
+                        ));
+                    }
+                    cur.rate / base
+                }
+            };
+            let r = u * q * (Decimal::ONE - d / Decimal::ONE_HUNDRED);
+            (r, round_(r * m))
+        };
+        let periods = self.periods(line, &asset, cur.billing_frequency, e, n, rate, total, rfbd)?;
+        self.commit_change(
+            &asset,
+            &cur,
+            Plan {
+                e,
+                n,
+                periods,
+                cancel: false,
+                category: "renewal",
+                quantity: q,
+                discount: d,
+                rate,
+                frequency: cur.billing_frequency,
+                status: AssetStatus::Renewed,
+                cancellation_date: cur.cancellation_date,
+            },
+            rfbd,
+        )
+    }
+
+    /// Net, draw and commit one change in one batch (A.3 step 7).
+    fn commit_change(
+        &self,
+        asset: &Asset,
+        cur: &AssetTerms,
+        plan: Plan,
+        rfbd: NaiveDate,
+    ) -> Result<ChangeOutcome> {
+        let line = asset.line.as_str();
+        let _guard = self
+            .billing_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rows = self.schedules(line)?;
+        let direct = self.direct_credits(&rows)?;
+        let old_terms = asset.terms;
+        let slice_months = |a: NaiveDate, b: NaiveDate| months(&old_terms, a, b);
+        let mut ready_terms = old_terms;
+        ready_terms.ready_for_billing = Some(rfbd);
+        let ready = |a: NaiveDate, b: NaiveDate| ready_of(&ready_terms, a, b);
+        let round_ = |v: Decimal| round(v, old_terms.scale, old_terms.rounding);
+        let next_seq = rows.iter().map(|s| s.seq).max().unwrap_or(0) + 1;
+        let input = Netting {
+            line,
+            rows: &rows,
+            e: plan.e,
+            n: plan.n,
+            periods: &plan.periods,
+            cancel: plan.cancel,
+            quantity: plan.quantity,
+            category: plan.category,
+            keep_redundant: self.system_flag("create_redundant_schedules", false),
+            direct_credits: &direct,
+            next_seq,
+            months: &slice_months,
+            ready: &ready,
+            round: &round_,
+        };
+        let out = netting::net(&input).map_err(|s| {
+            refuse(
+                Code::InsufficientAvailableCredit,
+                line,
+                "available_credit",
+                format!(
+                    "the {} row {}..{} needs {} of credit, the line's invoiced rows have {} available",
+                    s.kind, s.start, s.end, s.need, s.available
+                ),
+            )
+        })?;
+        let (o, l) = split_line_ref(line).unwrap_or_default();
+        let mut tx = Tx::new(self.store.as_ref());
+        let before: HashMap<&str, ScheduleStatus> =
+            rows.iter().map(|s| (s.id.as_str(), s.status)).collect();
+        let mut touched_drafts = Vec::new();
+        for s in &out.changed {
+            if before.get(s.id.as_str()) == Some(&ScheduleStatus::PendingInvoiced)
+                && s.status != ScheduleStatus::PendingInvoiced
+            {
+                touched_drafts.push(s.id.clone());
+            }
+            tx.put(schedule_key(o, l, s.seq), s);
+        }
+        for s in &out.created {
+            tx.put(schedule_key(o, l, s.seq), s);
+        }
+        let stale = self.mark_stale_in(&mut tx, &touched_drafts)?;
+        // The asset's terms (A.3 step 7).
+        let mut next = asset.clone();
+        let months_new = plan.frequency.months().unwrap_or(1);
+        if plan.n >= next.terms.start {
+            next.terms.end = Some(plan.n);
+        }
+        next.terms.months = months_new;
+        next.quantity = plan.quantity;
+        next.price = match plan.frequency {
+            BillingFrequency::SinglePeriod | BillingFrequency::OneTime => Price::Total(out.v),
+            _ => Price::Rate(round_(plan.rate * Decimal::from(months_new))),
+        };
+        tx.put(key(&["asset", o, l]), &next);
+        let terms = AssetTerms {
+            status: plan.status,
+            rate: plan.rate,
+            quantity: plan.quantity,
+            discount_percent: plan.discount,
+            net_price: out.v,
+            billing_frequency: plan.frequency,
+            cancellation_date: plan.cancellation_date,
+            changes: cur.changes + 1,
+        };
+        tx.put(key(&["chgterms", o, l]), &terms);
+        debug_assert_eq!(
+            billable(&rows, &out.changed, &out.created),
+            out.v,
+            "A.5: billable total equals the amended contract value on {line}"
+        );
+        tx.commit()?;
+        Ok(ChangeOutcome {
+            line: line.to_string(),
+            created: out.created.iter().map(|s| s.id.clone()).collect(),
+            changed: out.changed.iter().map(|s| s.id.clone()).collect(),
+            net_price: out.v,
+            stale,
+        })
+    }
+}
+
+/// Σ billable amounts after applying `changed` and `created` to `rows` (A.5).
+fn billable(rows: &[Schedule], changed: &[Schedule], created: &[Schedule]) -> Decimal {
+    let by_id: HashMap<&str, &Schedule> = changed.iter().map(|s| (s.id.as_str(), s)).collect();
+    rows.iter()
+        .map(|s| *by_id.get(s.id.as_str()).unwrap_or(&s))
+        .chain(created)
+        .filter(|s| {
+            !matches!(
+                s.status,
+                ScheduleStatus::Superseded | ScheduleStatus::Cancelled
+            )
+        })
+        .map(|s| s.amount)
+        .sum()
+}
+
+fn new_terms(
+    asset: &Asset,
+    frequency: BillingFrequency,
+    e: NaiveDate,
+    n: NaiveDate,
+    rfbd: NaiveDate,
+) -> Terms {
+    let mut t = asset.terms;
+    t.start = e;
+    t.end = Some(n);
+    t.months = frequency.months().unwrap_or(1);
+    t.treatment = crate::model::Treatment::SeparatePeriod;
+    t.ready_for_billing = Some(rfbd);
+    t
+}
+
+fn ready_of(t: &Terms, a: NaiveDate, b: NaiveDate) -> NaiveDate {
+    let mut x = *t;
+    x.start = a;
+    x.end = Some(b);
+    schedule::single_period(&x, Decimal::ZERO)
+        .map(|p| p.ready)
+        .unwrap_or(a)
+}
+
+fn pred(d: NaiveDate) -> NaiveDate {
+    d.pred_opt().unwrap_or(d)
+}
+
+fn succ(d: NaiveDate) -> NaiveDate {
+    d.succ_opt().unwrap_or(d)
+}
+
+fn word(f: BillingFrequency) -> String {
+    serde_json::to_value(f)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
