@@ -6,9 +6,10 @@
 pub mod netting;
 
 use crate::billing::tx::Tx;
+use crate::dates::{clamped, days_30_360, days_inclusive, month_index};
 use crate::engine::{key, schedule_key, split_line_ref, Asset, Engine, Schedule, ScheduleStatus};
 use crate::error::{Code, EngineError, Result};
-use crate::model::BillingFrequency;
+use crate::model::{BillingFrequency, DayCount};
 use crate::money::round;
 use crate::schedule::{self, Price, Terms};
 use chrono::NaiveDate;
@@ -148,18 +149,53 @@ fn refuse(code: Code, line: &str, field: &str, msg: String) -> EngineError {
     EngineError::refused(code, line, field, msg)
 }
 
-/// months(a, b) of 03 §0 under `t`'s day count and alignment; whole periods count N.
-pub fn months(t: &Terms, a: NaiveDate, b: NaiveDate) -> Decimal {
+/// Month units per month: lcm(28, 29, 30, 31), so that months(a, b) under `billing_period`,
+/// `calendar_month` and `thirty_360` is a whole number of units and every ratio of two month
+/// measures (slice values, period values) is computed without a rounded intermediate.
+pub const UNITS: i64 = 377_580;
+
+/// months(a, b) of 03 §0 in [`UNITS`] per month, under `t`'s day count and cycle day:
+/// `billing_period` Σ over the notional months (cycle day to cycle day) of days there ÷ that
+/// month's days; `calendar_month` the same over calendar months; `thirty_360` 30/360 days ÷ 30;
+/// `actual_365` days × 12 ÷ 365. 0 when b < a.
+pub fn month_units(t: &Terms, a: NaiveDate, b: NaiveDate) -> Decimal {
     if b < a {
         return Decimal::ZERO;
     }
-    let mut x = *t;
-    x.start = a;
-    x.end = Some(b);
-    if x.ready_for_billing.is_none() {
-        x.ready_for_billing = Some(a);
+    match t.day_count {
+        DayCount::BillingPeriod => Decimal::from(notional_units(a, b, t.cycle_day)),
+        DayCount::CalendarMonth => Decimal::from(notional_units(a, b, 1)),
+        DayCount::Thirty360 => {
+            let days = b.succ_opt().map_or(0, |e| days_30_360(a, e));
+            Decimal::from(days * (UNITS / 30))
+        }
+        DayCount::Actual365 => {
+            Decimal::from(days_inclusive(a, b) * 12 * UNITS) / Decimal::from(365)
+        }
     }
-    schedule::measure(&x).unwrap_or_default() * Decimal::from(x.months)
+}
+
+/// months(a, b) of 03 §0 (month units ÷ [`UNITS`]).
+pub fn months(t: &Terms, a: NaiveDate, b: NaiveDate) -> Decimal {
+    month_units(t, a, b) / Decimal::from(UNITS)
+}
+
+fn notional_units(a: NaiveDate, b: NaiveDate, day: u32) -> i64 {
+    let mut m = month_index(a);
+    if clamped(m, day).is_none_or(|c| c > a) {
+        m -= 1;
+    }
+    let mut total = 0;
+    while let (Some(ms), Some(next)) = (clamped(m, day), clamped(m + 1, day)) {
+        if ms > b {
+            break;
+        }
+        let me = next.pred_opt().unwrap_or(next);
+        let len = days_inclusive(ms, me).max(1);
+        total += days_inclusive(a.max(ms), b.min(me)) * (UNITS / len);
+        m += 1;
+    }
+    total
 }
 
 /// A change resolved to its parameters (A.2).
@@ -207,12 +243,12 @@ impl Engine {
                 let m = asset
                     .terms
                     .end
-                    .map(|end| months(&asset.terms, asset.terms.start, end))
+                    .map(|end| month_units(&asset.terms, asset.terms.start, end))
                     .unwrap_or_default();
                 if m.is_zero() {
                     Decimal::ZERO
                 } else {
-                    t / m
+                    t * Decimal::from(UNITS) / m
                 }
             }
         };
@@ -344,7 +380,7 @@ impl Engine {
         frequency: BillingFrequency,
         e: NaiveDate,
         n: NaiveDate,
-        rate: Decimal,
+        value: Value,
         total: Decimal,
         rfbd: NaiveDate,
     ) -> Result<Vec<NewPeriod>> {
@@ -368,7 +404,7 @@ impl Engine {
             let amount = if i == last {
                 total - running
             } else {
-                round_(rate * months(&t, p.start, p.end))
+                round_(value.of(month_units(&t, p.start, p.end)))
             };
             running += amount;
             out.push(NewPeriod {
@@ -485,11 +521,11 @@ impl Engine {
         let d = req.discount_percent.unwrap_or(cur.discount_percent);
         let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
         let t_new = new_terms(&asset, frequency, e, n.max(e), rfbd);
-        let m = months(&t_new, e, n);
+        let m = month_units(&t_new, e, n);
         let round_ = |v: Decimal| round(v, asset.terms.scale, asset.terms.rounding);
-        let (rate, total) = if let Some(np) = req.net_price {
+        let (value, total) = if let Some(np) = req.net_price {
             let np = round_(np);
-            (if m.is_zero() { Decimal::ZERO } else { np / m }, np)
+            (Value { num: np, den: m }, np)
         } else {
             let u = match req.list_price {
                 Some(lp) => lp / Decimal::from(product.selling_frequency().months().unwrap_or(1)),
@@ -508,8 +544,13 @@ impl Engine {
                 }
             };
             let r = u * q * (Decimal::ONE - d / Decimal::ONE_HUNDRED);
-            (r, round_(r * m))
+            let v = Value {
+                num: r,
+                den: Decimal::from(UNITS),
+            };
+            (v, round_(v.of(m)))
         };
+        let rate = value.rate();
         if !end_only
             && rate == cur.rate
             && q == cur.quantity
@@ -524,7 +565,7 @@ impl Engine {
                 "the new terms equal the current ones".into(),
             ));
         }
-        let periods = self.periods(line, &asset, frequency, e, n, rate, total, rfbd)?;
+        let periods = self.periods(line, &asset, frequency, e, n, value, total, rfbd)?;
         self.commit_change(
             &asset,
             &cur,
@@ -633,11 +674,11 @@ impl Engine {
         let d = req.discount_percent.unwrap_or(cur.discount_percent);
         let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
         let t_new = new_terms(&asset, cur.billing_frequency, e, n, rfbd);
-        let m = months(&t_new, e, n);
+        let m = month_units(&t_new, e, n);
         let round_ = |v: Decimal| round(v, asset.terms.scale, asset.terms.rounding);
-        let (rate, total) = if let Some(np) = req.net_price {
+        let (value, total) = if let Some(np) = req.net_price {
             let np = round_(np);
-            (if m.is_zero() { Decimal::ZERO } else { np / m }, np)
+            (Value { num: np, den: m }, np)
         } else {
             let u = match req.list_price {
                 Some(lp) => lp / Decimal::from(product.selling_frequency().months().unwrap_or(1)),
@@ -656,9 +697,23 @@ impl Engine {
                 }
             };
             let r = u * q * (Decimal::ONE - d / Decimal::ONE_HUNDRED);
-            (r, round_(r * m))
+            let v = Value {
+                num: r,
+                den: Decimal::from(UNITS),
+            };
+            (v, round_(v.of(m)))
         };
-        let periods = self.periods(line, &asset, cur.billing_frequency, e, n, rate, total, rfbd)?;
+        let rate = value.rate();
+        let periods = self.periods(
+            line,
+            &asset,
+            cur.billing_frequency,
+            e,
+            n,
+            value,
+            total,
+            rfbd,
+        )?;
         self.commit_change(
             &asset,
             &cur,
@@ -695,7 +750,7 @@ impl Engine {
         let rows = self.schedules(line)?;
         let direct = self.direct_credits(&rows)?;
         let old_terms = asset.terms;
-        let slice_months = |a: NaiveDate, b: NaiveDate| months(&old_terms, a, b);
+        let slice_months = |a: NaiveDate, b: NaiveDate| month_units(&old_terms, a, b);
         let mut ready_terms = old_terms;
         ready_terms.ready_for_billing = Some(rfbd);
         let ready = |a: NaiveDate, b: NaiveDate| ready_of(&ready_terms, a, b);
@@ -786,6 +841,30 @@ impl Engine {
 }
 
 /// Σ billable amounts after applying `changed` and `created` to `rows` (A.5).
+/// A value per month unit as a fraction `num / den` (a rate in money per [`UNITS`], or a net
+/// price over the measure of its term), applied by multiplying before dividing.
+#[derive(Debug, Clone, Copy)]
+struct Value {
+    num: Decimal,
+    den: Decimal,
+}
+
+impl Value {
+    /// The value of `units` month units.
+    fn of(self, units: Decimal) -> Decimal {
+        if self.den.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.num * units / self.den
+        }
+    }
+
+    /// The monthly rate r.
+    fn rate(self) -> Decimal {
+        self.of(Decimal::from(UNITS))
+    }
+}
+
 fn billable(rows: &[Schedule], changed: &[Schedule], created: &[Schedule]) -> Decimal {
     let by_id: HashMap<&str, &Schedule> = changed.iter().map(|s| (s.id.as_str(), s)).collect();
     rows.iter()

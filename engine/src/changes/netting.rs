@@ -64,7 +64,7 @@ pub struct Netting<'a> {
     pub direct_credits: &'a HashMap<String, Decimal>,
     /// The `n` of the first new ref.
     pub next_seq: u32,
-    /// months(a, b) of §0 under the line's day count.
+    /// months(a, b) of §0 under the line's day count, in any fixed unit (only ratios are taken).
     pub months: &'a dyn Fn(NaiveDate, NaiveDate) -> Decimal,
     /// The ready date of a new row over [a, b] (02 §2).
     pub ready: &'a dyn Fn(NaiveDate, NaiveDate) -> NaiveDate,
