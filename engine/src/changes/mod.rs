@@ -130,6 +130,39 @@ pub struct Renew {
     pub ready_for_billing_date: Option<NaiveDate>,
 }
 
+/// One applied change, kept for rollback (A.6): what it created and moved, and the asset as it
+/// was before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// 1, 2, … per line.
+    pub n: u32,
+    /// `amend`, `cancel`, `renew`.
+    pub kind: String,
+    /// E (renewal: old end + 1; cancel: C): a rollback must come before it.
+    pub effective: NaiveDate,
+    /// The category of its rows.
+    pub category: String,
+    /// Refs of the rows it created.
+    pub created: Vec<String>,
+    /// Refs of the rows it moved to `superseded` or `cancelled`.
+    pub moved: Vec<String>,
+    /// The asset's change terms before it.
+    pub prior_terms: AssetTerms,
+    /// The asset before it.
+    pub prior_asset: Asset,
+    /// Rolled back.
+    pub undone: bool,
+}
+
+/// `rollback` (03 A.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    /// The asset.
+    pub line: String,
+    /// The step's clock: must be before the undone change's effective date.
+    pub on: NaiveDate,
+}
+
 /// What a change did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeOutcome {
@@ -200,6 +233,7 @@ fn notional_units(a: NaiveDate, b: NaiveDate, day: u32) -> i64 {
 
 /// A change resolved to its parameters (A.2).
 struct Plan {
+    kind: &'static str,
     e: NaiveDate,
     n: NaiveDate,
     periods: Vec<NewPeriod>,
@@ -269,6 +303,7 @@ impl Engine {
     pub fn available_credit(&self, line: &str) -> Result<HashMap<String, Decimal>> {
         let rows = self.schedules(line)?;
         let direct = self.direct_credits(&rows)?;
+        let compensated = netting::compensated(&rows, &Default::default());
         let mut out = HashMap::new();
         for x in rows
             .iter()
@@ -281,6 +316,7 @@ impl Engine {
                         d.status,
                         ScheduleStatus::Superseded | ScheduleStatus::Cancelled
                     ) && d.change.debit_schedule.as_deref() == Some(x.id.as_str())
+                        && !compensated.contains(d.id.as_str())
                 })
                 .map(|d| d.amount.abs())
                 .sum();
@@ -570,6 +606,7 @@ impl Engine {
             &asset,
             &cur,
             Plan {
+                kind: "amend",
                 e,
                 n,
                 periods,
@@ -618,6 +655,7 @@ impl Engine {
             &asset,
             &cur,
             Plan {
+                kind: "cancel",
                 e: c,
                 n: pred(c),
                 periods: Vec::new(),
@@ -718,6 +756,7 @@ impl Engine {
             &asset,
             &cur,
             Plan {
+                kind: "renew",
                 e,
                 n,
                 periods,
@@ -732,6 +771,180 @@ impl Engine {
             },
             rfbd,
         )
+    }
+
+    /// The changes applied to a line, oldest first.
+    pub fn change_records(&self, line: &str) -> Result<Vec<ChangeRecord>> {
+        let Some((o, l)) = split_line_ref(line) else {
+            return Ok(Vec::new());
+        };
+        self.store
+            .scan(&key(&["chglog", o, l, ""]))?
+            .iter()
+            .map(|(k, v)| crate::engine::decode(k, v))
+            .collect()
+    }
+
+    /// Undo the line's latest change not yet undone, while `on` is before its effective date
+    /// (A.6): a `compensation` for each billable row it created, a `restoration` for each row
+    /// it moved to superseded or cancelled; the asset's terms, status and cancellation date
+    /// return to their prior values. Nothing is edited.
+    pub fn rollback(&self, req: &Rollback) -> Result<ChangeOutcome> {
+        let line = req.line.as_str();
+        if self.asset(line)?.is_none() {
+            return Err(refuse(
+                Code::UnknownLine,
+                line,
+                "line",
+                format!("no active line `{line}`"),
+            ));
+        }
+        let Some(mut rec) = self
+            .change_records(line)?
+            .into_iter()
+            .rev()
+            .find(|r| !r.undone)
+        else {
+            return Err(refuse(
+                Code::NothingToRollBack,
+                line,
+                "line",
+                "no change is left to roll back".into(),
+            ));
+        };
+        if req.on >= rec.effective {
+            return Err(refuse(
+                Code::ChangeAlreadyEffective,
+                line,
+                "on",
+                format!(
+                    "change {} ({}) took effect on {}; {} is not before it",
+                    rec.n, rec.kind, rec.effective, req.on
+                ),
+            ));
+        }
+        let _guard = self
+            .billing_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rows = self.schedules(line)?;
+        let by_id: HashMap<&str, &Schedule> = rows.iter().map(|s| (s.id.as_str(), s)).collect();
+        // A row a later, undone change moved lives on in its restoration.
+        let restored: HashMap<&str, &Schedule> = rows
+            .iter()
+            .filter(|s| s.kind == "restoration" && is_live(s.status))
+            .filter_map(|s| s.change.origin.as_deref().map(|o| (o, s)))
+            .collect();
+        let resolve = |id: &str| -> Option<&Schedule> {
+            let mut cur = *by_id.get(id)?;
+            let mut hops = 0;
+            while !is_live(cur.status) && hops < 64 {
+                cur = restored.get(cur.id.as_str())?;
+                hops += 1;
+            }
+            Some(cur)
+        };
+        let mut drafts = Vec::new();
+        for id in &rec.created {
+            let Some(s) = resolve(id).filter(|s| is_live(s.status)) else {
+                continue;
+            };
+            let invoiced = s.status == ScheduleStatus::Invoiced;
+            drafts.push(netting::Draft {
+                start: s.start,
+                end: s.end,
+                amount: -s.amount,
+                kind: "compensation",
+                status: ScheduleStatus::PendingBilling,
+                quantity: s.quantity,
+                origin: Some(s.id.clone()),
+                about: Vec::new(),
+                sources: if invoiced {
+                    vec![s.id.clone()]
+                } else {
+                    Vec::new()
+                },
+                draws: invoiced,
+            });
+        }
+        for id in &rec.moved {
+            let Some(s) = by_id.get(id.as_str()) else {
+                continue;
+            };
+            drafts.push(netting::Draft {
+                start: s.start,
+                end: s.end,
+                amount: s.amount,
+                kind: "restoration",
+                status: ScheduleStatus::PendingBilling,
+                quantity: s.quantity,
+                origin: Some(s.id.clone()),
+                about: Vec::new(),
+                sources: s.change.debit_schedule.iter().cloned().collect(),
+                draws: s.change.debit_schedule.is_some(),
+            });
+        }
+        let asset = &rec.prior_asset;
+        let direct = self.direct_credits(&rows)?;
+        let t = asset.terms;
+        let units = |a: NaiveDate, b: NaiveDate| month_units(&t, a, b);
+        let ready = |a: NaiveDate, b: NaiveDate| ready_of(&t, a, b);
+        let round_ = |v: Decimal| round(v, t.scale, t.rounding);
+        let ctx = Netting {
+            line,
+            rows: &rows,
+            e: req.on,
+            n: req.on,
+            periods: &[],
+            cancel: false,
+            quantity: asset.quantity,
+            category: &rec.category,
+            keep_redundant: true,
+            direct_credits: &direct,
+            next_seq: rows.iter().map(|s| s.seq).max().unwrap_or(0) + 1,
+            months: &units,
+            ready: &ready,
+            round: &round_,
+        };
+        let created = netting::draw(&ctx, drafts, &[]).map_err(|s| {
+            refuse(
+                Code::InsufficientAvailableCredit,
+                line,
+                "available_credit",
+                format!(
+                    "the {} row {}..{} needs {} of credit, the line's invoiced rows have {} available",
+                    s.kind, s.start, s.end, s.need, s.available
+                ),
+            )
+        })?;
+        let (o, l) = split_line_ref(line).unwrap_or_default();
+        let mut tx = Tx::new(self.store.as_ref());
+        for s in &created {
+            tx.put(schedule_key(o, l, s.seq), s);
+        }
+        let mut current = self.asset(line)?.unwrap_or_else(|| asset.clone());
+        current.terms = asset.terms;
+        current.price = asset.price;
+        current.quantity = asset.quantity;
+        tx.put(key(&["asset", o, l]), &current);
+        let mut terms = rec.prior_terms.clone();
+        terms.changes = self.asset_terms(line)?.map_or(rec.n, |t| t.changes);
+        tx.put(key(&["chgterms", o, l]), &terms);
+        rec.undone = true;
+        tx.put(change_key(o, l, rec.n), &rec);
+        debug_assert_eq!(
+            billable(&rows, &[], &created),
+            rec.prior_terms.net_price,
+            "A.6: a rollback restores the V before the undone change on {line}"
+        );
+        tx.commit()?;
+        Ok(ChangeOutcome {
+            line: line.to_string(),
+            created: created.iter().map(|s| s.id.clone()).collect(),
+            changed: Vec::new(),
+            net_price: rec.prior_terms.net_price,
+            stale: Vec::new(),
+        })
     }
 
     /// Net, draw and commit one change in one batch (A.3 step 7).
@@ -824,6 +1037,25 @@ impl Engine {
             changes: cur.changes + 1,
         };
         tx.put(key(&["chgterms", o, l]), &terms);
+        let record = ChangeRecord {
+            n: cur.changes + 1,
+            kind: plan.kind.into(),
+            effective: plan.e,
+            category: plan.category.into(),
+            created: out.created.iter().map(|s| s.id.clone()).collect(),
+            moved: out
+                .changed
+                .iter()
+                .filter(|s| {
+                    !is_live(s.status) && before.get(s.id.as_str()).is_some_and(|b| is_live(*b))
+                })
+                .map(|s| s.id.clone())
+                .collect(),
+            prior_terms: cur.clone(),
+            prior_asset: asset.clone(),
+            undone: false,
+        };
+        tx.put(change_key(o, l, record.n), &record);
         debug_assert_eq!(
             billable(&rows, &out.changed, &out.created),
             out.v,
@@ -841,6 +1073,14 @@ impl Engine {
 }
 
 /// Σ billable amounts after applying `changed` and `created` to `rows` (A.5).
+fn is_live(s: ScheduleStatus) -> bool {
+    !matches!(s, ScheduleStatus::Superseded | ScheduleStatus::Cancelled)
+}
+
+fn change_key(order: &str, line: &str, n: u32) -> Vec<u8> {
+    key(&["chglog", order, line, &format!("{n:010}")])
+}
+
 /// A value per month unit as a fraction `num / den` (a rate in money per [`UNITS`], or a net
 /// price over the measure of its term), applied by multiplying before dividing.
 #[derive(Debug, Clone, Copy)]

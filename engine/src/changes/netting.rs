@@ -98,19 +98,19 @@ pub struct Shortfall {
     pub available: Decimal,
 }
 
-struct Draft {
-    start: NaiveDate,
-    end: NaiveDate,
-    amount: Decimal,
-    kind: &'static str,
-    status: ScheduleStatus,
-    quantity: Decimal,
-    origin: Option<String>,
+pub(crate) struct Draft {
+    pub(crate) start: NaiveDate,
+    pub(crate) end: NaiveDate,
+    pub(crate) amount: Decimal,
+    pub(crate) kind: &'static str,
+    pub(crate) status: ScheduleStatus,
+    pub(crate) quantity: Decimal,
+    pub(crate) origin: Option<String>,
     /// Billed rows this row is about (they are flagged while it stays).
-    about: Vec<String>,
+    pub(crate) about: Vec<String>,
     /// Own sources of draw, in order.
-    sources: Vec<String>,
-    draws: bool,
+    pub(crate) sources: Vec<String>,
+    pub(crate) draws: bool,
 }
 
 fn pred(d: NaiveDate) -> NaiveDate {
@@ -363,12 +363,38 @@ pub fn net(c: &Netting<'_>) -> Result<Netted, Shortfall> {
         }
     }
     // Step 6: draw, in numbering order.
+    let created = draw(c, drafts, &changed)?;
+    Ok(Netted {
+        changed,
+        created,
+        v,
+    })
+}
+
+/// The rows a live `compensation` offsets (their draws are released, A.4); rows in `gone` are
+/// not live after the change.
+pub(crate) fn compensated<'r>(rows: &'r [Schedule], gone: &HashSet<&str>) -> HashSet<&'r str> {
+    rows.iter()
+        .filter(|s| s.kind == "compensation" && live(s) && !gone.contains(s.id.as_str()))
+        .filter_map(|s| s.change.origin.as_deref())
+        .collect()
+}
+
+/// Step 6 of A.3 (A.4): number the new rows by (start, kind rank, end) and split each row that
+/// takes back invoiced value into draws, own sources first, then every invoiced row of the line
+/// in (start, ref) order. `changed` are the existing rows as the change leaves them.
+pub(crate) fn draw(
+    c: &Netting<'_>,
+    mut drafts: Vec<Draft>,
+    changed: &[Schedule],
+) -> Result<Vec<Schedule>, Shortfall> {
     drafts.sort_by_key(|d| (d.start, rank(d.kind), d.end));
     let gone: HashSet<&str> = changed
         .iter()
         .filter(|y| !live(y))
         .map(|y| y.id.as_str())
         .collect();
+    let compensated = compensated(c.rows, &gone);
     let mut invoiced: Vec<&Schedule> = c
         .rows
         .iter()
@@ -385,6 +411,7 @@ pub fn net(c: &Netting<'_>) -> Result<Netted, Shortfall> {
                     live(d)
                         && !gone.contains(d.id.as_str())
                         && d.change.debit_schedule.as_deref() == Some(x.id.as_str())
+                        && !compensated.contains(d.id.as_str())
                 })
                 .map(|d| d.amount.abs())
                 .sum();
@@ -461,9 +488,5 @@ pub fn net(c: &Netting<'_>) -> Result<Netted, Shortfall> {
             push(d, -take, Some(src));
         }
     }
-    Ok(Netted {
-        changed,
-        created,
-        v,
-    })
+    Ok(created)
 }

@@ -1,10 +1,10 @@
 //! The asset-based changes vocabulary of scenario files (03 §D) this version runs: steps
-//! `amend`, `cancel`, `renew`; the expectation `asset`; and the change columns of `schedules`
+//! `amend`, `cancel`, `renew`, `rollback`; the expectation `asset`; and the change columns of `schedules`
 //! (`superseded`, `origin`, `debit_schedule`, `available_credit`, `cancellation_date`).
 
 use super::{text, Mismatch};
 use chrono::NaiveDate;
-use reckon_engine::changes::{Amend, Cancel, Renew};
+use reckon_engine::changes::{Amend, Cancel, Renew, Rollback};
 use reckon_engine::dates::parse_date;
 use reckon_engine::model::BillingFrequency;
 use reckon_engine::money::{round, Rounding};
@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 /// The action steps this module owns.
-pub(super) const ACTIONS: &[&str] = &["amend", "cancel", "renew"];
+pub(super) const ACTIONS: &[&str] = &["amend", "cancel", "renew", "rollback"];
 
 const FREQUENCIES: &[&str] = &[
     "monthly",
@@ -82,6 +82,11 @@ const RENEW: Ty = Ty::Obj(&[
     ),
 ]);
 
+const ROLLBACK: Ty = Ty::Obj(&[
+    req("line", Ty::Text, "the asset"),
+    opt("on", Ty::Date, "the step's clock"),
+]);
+
 const ASSET: Ty = Ty::Obj(&[
     req("line", Ty::Text, "the asset"),
     opt(
@@ -135,6 +140,7 @@ pub(super) fn parse_action(
     let (kind, ty) = match action {
         "amend" => ("amend", &AMEND),
         "cancel" => ("cancel", &CANCEL),
+        "rollback" => ("rollback", &ROLLBACK),
         _ => ("renew", &RENEW),
     };
     ty.check(v, path, findings);
@@ -222,6 +228,7 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
                 ready_for_billing_date: date(v, "ready_for_billing_date"),
             })
             .map(|_| ()),
+        "rollback" => engine.rollback(&Rollback { line, on: clock }).map(|_| ()),
         _ => engine
             .renew(&Renew {
                 line,

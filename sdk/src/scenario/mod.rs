@@ -114,7 +114,6 @@ pub const COLUMNS: &[&str] = &[
 /// Steps this version runs, and steps that later versions of the engine own (spec section).
 const FUTURE_STEPS: &[(&str, &str)] = &[
     ("swap", "03"),
-    ("rollback", "03"),
     ("usage", "03"),
     ("rate_usage", "03"),
     ("unrate_usage", "03"),
@@ -169,6 +168,7 @@ const STEPS: &[&str] = &[
     "amend",
     "cancel",
     "renew",
+    "rollback",
 ];
 
 /// A validation error in a scenario file.

@@ -1,5 +1,5 @@
 //! Asset-based changes (03 A.5) over random sequences of amendments (quantity, price, net
-//! price, end), cancellations and renewals, with invoice runs, approvals, and invoice and memo
+//! price, end), cancellations, renewals and rollbacks, with invoice runs, approvals, and invoice and memo
 //! cancellations in between: after every step the line's billable total equals V computed here
 //! from the inputs alone (Σ pre(x) over the live rows before the change + NP′), no available
 //! credit is negative, every draw piece names an invoiced row of the line and is negative, refs
@@ -8,7 +8,7 @@
 use chrono::{Datelike, NaiveDate};
 use proptest::prelude::*;
 use reckon_engine::billing::{DocStatus, DocType};
-use reckon_engine::changes::{Amend, Cancel, Renew};
+use reckon_engine::changes::{Amend, Cancel, Renew, Rollback};
 use reckon_engine::model::{Account, Order};
 use reckon_engine::rules::RuleLoader;
 use reckon_engine::store::MemStore;
@@ -72,6 +72,7 @@ enum Op {
     End(u32),
     Cancel(u32),
     Renew(u32),
+    Rollback(u32),
     Run(u32, bool),
     Approve(usize),
     CancelDoc(usize),
@@ -85,6 +86,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u32..500).prop_map(Op::End),
         1 => (0u32..420).prop_map(Op::Cancel),
         1 => (1u32..200).prop_map(Op::Renew),
+        1 => (0u32..420).prop_map(Op::Rollback),
         3 => (0u32..420, any::<bool>()).prop_map(|(d, a)| Op::Run(d, a)),
         2 => (0usize..16).prop_map(Op::Approve),
         1 => (0usize..16).prop_map(Op::CancelDoc),
@@ -191,6 +193,8 @@ fn run_sequence(product: &str, months_long: u32, ops: &[Op]) -> Result<(), TestC
         cancelled: false,
     };
     check(&engine, &model)?;
+    // The model before each change not yet rolled back (a rollback restores it, A.6).
+    let mut history: Vec<Model> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let before = engine.schedules(LINE).expect("rows");
         let docs = documents(&engine);
@@ -293,6 +297,25 @@ fn run_sequence(product: &str, months_long: u32, ops: &[Op]) -> Result<(), TestC
                 });
                 change = Some((res, e, np, model.rate, model.quantity, n, false));
             }
+            Op::Rollback(d) => {
+                let before_v = model.v;
+                match engine.rollback(&Rollback {
+                    line: LINE.into(),
+                    on: within(*d),
+                }) {
+                    Ok(outcome) => {
+                        let prior = history.pop();
+                        prop_assert!(prior.is_some(), "rolled back a change that was never made");
+                        model = prior.unwrap_or_else(|| model.clone());
+                        prop_assert_eq!(outcome.net_price, model.v, "V before the undone change");
+                    }
+                    Err(_) => {
+                        let after = engine.schedules(LINE).expect("rows");
+                        prop_assert_eq!(&before, &after, "a refused rollback changed rows");
+                        prop_assert_eq!(model.v, before_v);
+                    }
+                }
+            }
             Op::Run(d, approve) => {
                 let through = within(*d);
                 let step: serde_yaml::Value = serde_yaml::from_str(&format!(
@@ -324,6 +347,7 @@ fn run_sequence(product: &str, months_long: u32, ops: &[Op]) -> Result<(), TestC
                     prop_assert!(!model.cancelled, "a change on a cancelled asset succeeded");
                     let v = expected_v(&before, e, np);
                     prop_assert_eq!(outcome.net_price, v, "step {}: {:?}", i, op);
+                    history.push(model.clone());
                     model.v = v;
                     model.rate = r;
                     model.quantity = q;
