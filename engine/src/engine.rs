@@ -494,7 +494,7 @@ impl Engine {
     }
 
     /// Plan one line: resolve its settings and generate its schedules (nothing is written).
-    fn plan_line(
+    pub(crate) fn plan_line(
         &self,
         order: &Order,
         line: &OrderLine,

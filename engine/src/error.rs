@@ -184,6 +184,8 @@ pub enum Code {
     ChangeAlreadyEffective,
     /// No change is left to roll back (03 A.6).
     NothingToRollBack,
+    /// A swap's quantity is not in (0, quantity] (03 A.7).
+    SwapQuantity,
 }
 
 impl Code {
@@ -281,6 +283,7 @@ impl Code {
             Code::NotRenewable => "not_renewable",
             Code::ChangeAlreadyEffective => "change_already_effective",
             Code::NothingToRollBack => "nothing_to_roll_back",
+            Code::SwapQuantity => "swap_quantity",
         }
     }
 }

@@ -30,12 +30,18 @@ pub struct RowChange {
     /// The invoiced row this negative row draws its credit from (A.4).
     #[serde(default)]
     pub debit_schedule: Option<String>,
+    /// A swap's incoming rows: the outgoing line (A.6).
+    #[serde(default)]
+    pub swapped_from: Option<String>,
 }
 
 impl RowChange {
     /// Nothing recorded (plain activation).
     pub fn is_empty(&self) -> bool {
-        !self.superseded && self.origin.is_none() && self.debit_schedule.is_none()
+        !self.superseded
+            && self.origin.is_none()
+            && self.debit_schedule.is_none()
+            && self.swapped_from.is_none()
     }
 }
 
@@ -152,6 +158,43 @@ pub struct ChangeRecord {
     pub prior_asset: Asset,
     /// Rolled back.
     pub undone: bool,
+    /// A swap: the incoming line it created.
+    #[serde(default)]
+    pub swap_to: Option<String>,
+}
+
+/// The incoming line of a swap (A.6 `to`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwapTo {
+    /// New line id within the order.
+    pub id: String,
+    /// Product code.
+    pub product: String,
+    /// Quantity (default the quantity moved).
+    pub quantity: Option<Decimal>,
+    /// List price per selling period (default the product's).
+    pub list_price: Option<Decimal>,
+    /// Net price for its term.
+    pub net_price: Option<Decimal>,
+    /// Discount.
+    pub discount_percent: Option<Decimal>,
+    /// End (default the old line's).
+    pub end: Option<NaiveDate>,
+}
+
+/// `swap` (03 A.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swap {
+    /// The outgoing asset.
+    pub line: String,
+    /// The entered date D.
+    pub on: NaiveDate,
+    /// Quantity moved (default all of it).
+    pub quantity: Option<Decimal>,
+    /// The incoming line.
+    pub to: SwapTo,
+    /// Ready date of new rows under billing rule `ready_for_billing_date` (default `on`).
+    pub ready_for_billing_date: Option<NaiveDate>,
 }
 
 /// `rollback` (03 A.6).
@@ -773,6 +816,201 @@ impl Engine {
         )
     }
 
+    /// Swap an asset (A.6): from C the outgoing line is cancelled (whole quantity) or amended to
+    /// quantity − k, and `to` becomes a new line of the same order starting on C, rows per 02
+    /// under separate_period, kind `original`, category `amendment`, `swapped_from` the old
+    /// line. Both lines change in one batch.
+    pub fn swap(&self, req: &Swap) -> Result<ChangeOutcome> {
+        let line = req.line.as_str();
+        let (asset, cur) = self.change_context(line)?;
+        let c = if self.system_flag("same_day_cancellation", true) {
+            req.on
+        } else {
+            succ(req.on)
+        };
+        let old_end = asset.terms.end.unwrap_or(asset.terms.start);
+        if c > succ(old_end) {
+            return Err(refuse(
+                Code::EffectiveAfterEnd,
+                line,
+                "on",
+                format!("{c} is after the line end {old_end} + 1"),
+            ));
+        }
+        if c < asset.terms.start {
+            return Err(refuse(
+                Code::EffectiveBeforeStart,
+                line,
+                "on",
+                format!("{c} is before the line start {}", asset.terms.start),
+            ));
+        }
+        let k = req.quantity.unwrap_or(cur.quantity);
+        if k <= Decimal::ZERO || k > cur.quantity {
+            return Err(refuse(
+                Code::SwapQuantity,
+                line,
+                "quantity",
+                format!("{k} is not in (0, {}]", cur.quantity),
+            ));
+        }
+        if !self.rules.products.contains_key(&req.to.product) {
+            return Err(refuse(
+                Code::UnknownProduct,
+                line,
+                "to.product",
+                format!("no product `{}`", req.to.product),
+            ));
+        }
+        let mut stored = self.order(&asset.order)?.ok_or_else(|| {
+            refuse(
+                Code::UnknownOrder,
+                line,
+                "order",
+                format!("no order `{}`", asset.order),
+            )
+        })?;
+        if stored.order.lines.iter().any(|x| x.id == req.to.id) {
+            return Err(refuse(
+                Code::InvalidRecord,
+                line,
+                "to.id",
+                format!("order {} already has a line `{}`", asset.order, req.to.id),
+            ));
+        }
+        let account = self.known_account(&stored.order.account, line)?;
+        let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
+        let whole = k == cur.quantity;
+        let plan = if whole {
+            Plan {
+                kind: "swap",
+                e: c,
+                n: pred(c),
+                periods: Vec::new(),
+                cancel: true,
+                category: "amendment",
+                quantity: cur.quantity,
+                discount: cur.discount_percent,
+                rate: cur.rate,
+                frequency: cur.billing_frequency,
+                status: AssetStatus::SwappedOut,
+                cancellation_date: Some(c),
+            }
+        } else {
+            let q = cur.quantity - k;
+            let rate = cur.rate * q / cur.quantity;
+            let value = Value {
+                num: rate,
+                den: Decimal::from(UNITS),
+            };
+            let t = new_terms(&asset, cur.billing_frequency, c, old_end, rfbd);
+            let total = round(
+                value.of(month_units(&t, c, old_end)),
+                asset.terms.scale,
+                asset.terms.rounding,
+            );
+            let periods = self.periods(
+                line,
+                &asset,
+                cur.billing_frequency,
+                c,
+                old_end,
+                value,
+                total,
+                rfbd,
+            )?;
+            Plan {
+                kind: "swap",
+                e: c,
+                n: old_end,
+                periods,
+                cancel: false,
+                category: "amendment",
+                quantity: q,
+                discount: cur.discount_percent,
+                rate,
+                frequency: cur.billing_frequency,
+                status: cur.status,
+                cancellation_date: cur.cancellation_date,
+            }
+        };
+        // The incoming line.
+        let (o, _) = split_line_ref(line).unwrap_or_default();
+        let new_ref = format!("{o}/{}", req.to.id);
+        let new_line = crate::model::OrderLine {
+            id: req.to.id.clone(),
+            product: req.to.product.clone(),
+            quantity: req.to.quantity.unwrap_or(k),
+            start: Some(c),
+            end: Some(req.to.end.unwrap_or(old_end)),
+            net_price: req.to.net_price,
+            list_price: req.to.list_price,
+            discount_percent: req.to.discount_percent,
+            billing_preference: None,
+            payment_term: None,
+            parent: None,
+            options: Vec::new(),
+            segments: Vec::new(),
+            attributes: Default::default(),
+            extra: Default::default(),
+        };
+        stored.order.lines.push(new_line.clone());
+        let (mut new_asset, mut new_rows) = self.plan_line(&stored.order, &new_line, &account)?;
+        if new_asset.terms.treatment != crate::model::Treatment::SeparatePeriod
+            && new_asset.terms.months >= 1
+            && !matches!(
+                self.rules
+                    .products
+                    .get(&req.to.product)
+                    .map(|p| p.billing_frequency()),
+                Some(
+                    BillingFrequency::OneTime
+                        | BillingFrequency::SinglePeriod
+                        | BillingFrequency::Usage
+                )
+            )
+        {
+            new_asset.terms.treatment = crate::model::Treatment::SeparatePeriod;
+            let periods = schedule::generate(&new_asset.terms, new_asset.price, 0, 0)
+                .map_err(|e| refuse(Code::MissingDates, &new_ref, "end", format!("{e:?}")))?;
+            let template = new_rows.first().cloned();
+            if let Some(t) = template {
+                new_rows = periods
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| Schedule {
+                        id: format!("{new_ref}#{}", i + 1),
+                        seq: i as u32 + 1,
+                        start: p.start,
+                        end: p.end,
+                        ready: p.ready,
+                        amount: p.amount,
+                        ..t.clone()
+                    })
+                    .collect();
+                new_asset.generated = new_rows.len() as u32;
+            }
+        }
+        let _guard = self
+            .billing_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tx = Tx::new(self.store.as_ref());
+        let out = self.stage_change(&mut tx, &asset, &cur, plan, rfbd, Some(new_ref.clone()))?;
+        let (_, nl) = split_line_ref(&new_ref).unwrap_or_default();
+        for s in &mut new_rows {
+            s.category = "amendment".into();
+            s.change.swapped_from = Some(line.to_string());
+            tx.put(schedule_key(o, nl, s.seq), s);
+        }
+        tx.put(key(&["asset", o, nl]), &new_asset);
+        tx.put(key(&["order", o]), &stored);
+        tx.commit()?;
+        let mut created = out.created.clone();
+        created.extend(new_rows.iter().map(|s| s.id.clone()));
+        Ok(ChangeOutcome { created, ..out })
+    }
+
     /// The changes applied to a line, oldest first.
     pub fn change_records(&self, line: &str) -> Result<Vec<ChangeRecord>> {
         let Some((o, l)) = split_line_ref(line) else {
@@ -930,6 +1168,9 @@ impl Engine {
         let mut terms = rec.prior_terms.clone();
         terms.changes = self.asset_terms(line)?.map_or(rec.n, |t| t.changes);
         tx.put(key(&["chgterms", o, l]), &terms);
+        if let Some(to) = &rec.swap_to {
+            self.stage_swap_rollback(&mut tx, to, &rec.category, req.on)?;
+        }
         rec.undone = true;
         tx.put(change_key(o, l, rec.n), &rec);
         debug_assert_eq!(
@@ -947,6 +1188,85 @@ impl Engine {
         })
     }
 
+    /// A swap's rollback on the incoming line: a compensation for each of its billable rows, and
+    /// the line's status `cancelled` from its start (it never took effect).
+    fn stage_swap_rollback(
+        &self,
+        tx: &mut Tx<'_>,
+        to: &str,
+        category: &str,
+        on: NaiveDate,
+    ) -> Result<()> {
+        let Some(asset) = self.asset(to)? else {
+            return Ok(());
+        };
+        let rows = self.schedules(to)?;
+        let drafts = rows
+            .iter()
+            .filter(|s| is_live(s.status))
+            .map(|s| {
+                let invoiced = s.status == ScheduleStatus::Invoiced;
+                netting::Draft {
+                    start: s.start,
+                    end: s.end,
+                    amount: -s.amount,
+                    kind: "compensation",
+                    status: ScheduleStatus::PendingBilling,
+                    quantity: s.quantity,
+                    origin: Some(s.id.clone()),
+                    about: Vec::new(),
+                    sources: if invoiced {
+                        vec![s.id.clone()]
+                    } else {
+                        Vec::new()
+                    },
+                    draws: invoiced,
+                }
+            })
+            .collect();
+        let direct = self.direct_credits(&rows)?;
+        let t = asset.terms;
+        let units = |a: NaiveDate, b: NaiveDate| month_units(&t, a, b);
+        let ready = |a: NaiveDate, b: NaiveDate| ready_of(&t, a, b);
+        let round_ = |v: Decimal| round(v, t.scale, t.rounding);
+        let ctx = Netting {
+            line: to,
+            rows: &rows,
+            e: on,
+            n: on,
+            periods: &[],
+            cancel: false,
+            quantity: asset.quantity,
+            category,
+            keep_redundant: true,
+            direct_credits: &direct,
+            next_seq: rows.iter().map(|s| s.seq).max().unwrap_or(0) + 1,
+            months: &units,
+            ready: &ready,
+            round: &round_,
+        };
+        let created = netting::draw(&ctx, drafts, &[]).map_err(|s| {
+            refuse(
+                Code::InsufficientAvailableCredit,
+                to,
+                "available_credit",
+                format!("the {} row needs {} of credit", s.kind, s.need),
+            )
+        })?;
+        let (o, l) = split_line_ref(to).unwrap_or_default();
+        for s in &created {
+            tx.put(schedule_key(o, l, s.seq), s);
+        }
+        let mut terms = self
+            .asset_terms(to)?
+            .ok_or_else(|| refuse(Code::UnknownLine, to, "line", "no terms".into()))?;
+        terms.status = AssetStatus::Cancelled;
+        terms.cancellation_date = Some(t.start);
+        terms.net_price = Decimal::ZERO;
+        tx.put(key(&["chgterms", o, l]), &terms);
+        Ok(())
+    }
+
     /// Net, draw and commit one change in one batch (A.3 step 7).
     fn commit_change(
         &self,
@@ -955,11 +1275,27 @@ impl Engine {
         plan: Plan,
         rfbd: NaiveDate,
     ) -> Result<ChangeOutcome> {
-        let line = asset.line.as_str();
         let _guard = self
             .billing_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tx = Tx::new(self.store.as_ref());
+        let out = self.stage_change(&mut tx, asset, cur, plan, rfbd, None)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// [`Engine::commit_change`]'s writes, staged in `tx` (a swap stages two lines in one).
+    fn stage_change(
+        &self,
+        tx: &mut Tx<'_>,
+        asset: &Asset,
+        cur: &AssetTerms,
+        plan: Plan,
+        rfbd: NaiveDate,
+        swap_to: Option<String>,
+    ) -> Result<ChangeOutcome> {
+        let line = asset.line.as_str();
         let rows = self.schedules(line)?;
         let direct = self.direct_credits(&rows)?;
         let old_terms = asset.terms;
@@ -997,7 +1333,6 @@ impl Engine {
             )
         })?;
         let (o, l) = split_line_ref(line).unwrap_or_default();
-        let mut tx = Tx::new(self.store.as_ref());
         let before: HashMap<&str, ScheduleStatus> =
             rows.iter().map(|s| (s.id.as_str(), s.status)).collect();
         let mut touched_drafts = Vec::new();
@@ -1012,7 +1347,7 @@ impl Engine {
         for s in &out.created {
             tx.put(schedule_key(o, l, s.seq), s);
         }
-        let stale = self.mark_stale_in(&mut tx, &touched_drafts)?;
+        let stale = self.mark_stale_in(tx, &touched_drafts)?;
         // The asset's terms (A.3 step 7).
         let mut next = asset.clone();
         let months_new = plan.frequency.months().unwrap_or(1);
@@ -1054,6 +1389,7 @@ impl Engine {
             prior_terms: cur.clone(),
             prior_asset: asset.clone(),
             undone: false,
+            swap_to,
         };
         tx.put(change_key(o, l, record.n), &record);
         debug_assert_eq!(
@@ -1061,7 +1397,6 @@ impl Engine {
             out.v,
             "A.5: billable total equals the amended contract value on {line}"
         );
-        tx.commit()?;
         Ok(ChangeOutcome {
             line: line.to_string(),
             created: out.created.iter().map(|s| s.id.clone()).collect(),

@@ -440,6 +440,7 @@ pub(crate) fn draw(
                 superseded: false,
                 origin: d.origin.clone(),
                 debit_schedule: debit,
+                swapped_from: None,
             },
         });
         seq += 1;

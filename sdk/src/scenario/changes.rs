@@ -1,10 +1,11 @@
 //! The asset-based changes vocabulary of scenario files (03 §D) this version runs: steps
-//! `amend`, `cancel`, `renew`, `rollback`; the expectation `asset`; and the change columns of `schedules`
-//! (`superseded`, `origin`, `debit_schedule`, `available_credit`, `cancellation_date`).
+//! `amend`, `cancel`, `renew`, `swap`, `rollback`; the expectation `asset`; and the change columns of `schedules`
+//! (`superseded`, `origin`, `debit_schedule`, `available_credit`, `cancellation_date`,
+//! `swapped_from`).
 
 use super::{text, Mismatch};
 use chrono::NaiveDate;
-use reckon_engine::changes::{Amend, Cancel, Renew, Rollback};
+use reckon_engine::changes::{Amend, Cancel, Renew, Rollback, Swap, SwapTo};
 use reckon_engine::dates::parse_date;
 use reckon_engine::model::BillingFrequency;
 use reckon_engine::money::{round, Rounding};
@@ -15,7 +16,7 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 /// The action steps this module owns.
-pub(super) const ACTIONS: &[&str] = &["amend", "cancel", "renew", "rollback"];
+pub(super) const ACTIONS: &[&str] = &["amend", "cancel", "renew", "swap", "rollback"];
 
 const FREQUENCIES: &[&str] = &[
     "monthly",
@@ -82,6 +83,37 @@ const RENEW: Ty = Ty::Obj(&[
     ),
 ]);
 
+const SWAP_TO: Ty = Ty::Obj(&[
+    req("id", Ty::Text, "the new line's id in the order"),
+    req("product", Ty::Text, "product code"),
+    opt(
+        "quantity",
+        Ty::Decimal("0", ""),
+        "default the quantity moved",
+    ),
+    opt("list_price", Ty::Money(true), "price per selling period"),
+    opt("net_price", Ty::Money(true), "total for its term"),
+    opt("discount_percent", Ty::Decimal("0", "100"), "discount"),
+    opt("end", Ty::Date, "default the old line's end"),
+]);
+
+const SWAP: Ty = Ty::Obj(&[
+    req("line", Ty::Text, "the outgoing asset"),
+    req("on", Ty::Date, "the entered date D"),
+    opt("entered", Ty::Date, "the step's clock (default on)"),
+    opt(
+        "quantity",
+        Ty::Decimal("0", ""),
+        "quantity moved (default all)",
+    ),
+    req("to", SWAP_TO, "the incoming line"),
+    opt(
+        "ready_for_billing_date",
+        Ty::Date,
+        "ready date under billing rule ready_for_billing_date (default on)",
+    ),
+]);
+
 const ROLLBACK: Ty = Ty::Obj(&[
     req("line", Ty::Text, "the asset"),
     opt("on", Ty::Date, "the step's clock"),
@@ -141,6 +173,7 @@ pub(super) fn parse_action(
         "amend" => ("amend", &AMEND),
         "cancel" => ("cancel", &CANCEL),
         "rollback" => ("rollback", &ROLLBACK),
+        "swap" => ("swap", &SWAP),
         _ => ("renew", &RENEW),
     };
     ty.check(v, path, findings);
@@ -228,6 +261,26 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
                 ready_for_billing_date: date(v, "ready_for_billing_date"),
             })
             .map(|_| ()),
+        "swap" => {
+            let to = v.get("to").cloned().unwrap_or_default();
+            engine
+                .swap(&Swap {
+                    line,
+                    on: date(v, "on").unwrap_or(clock),
+                    quantity: dec(v, "quantity"),
+                    to: SwapTo {
+                        id: s(&to, "id").unwrap_or_default(),
+                        product: s(&to, "product").unwrap_or_default(),
+                        quantity: dec(&to, "quantity"),
+                        list_price: dec(&to, "list_price"),
+                        net_price: dec(&to, "net_price"),
+                        discount_percent: dec(&to, "discount_percent"),
+                        end: date(&to, "end"),
+                    },
+                    ready_for_billing_date: date(v, "ready_for_billing_date"),
+                })
+                .map(|_| ())
+        }
         "rollback" => engine.rollback(&Rollback { line, on: clock }).map(|_| ()),
         _ => engine
             .renew(&Renew {
@@ -273,6 +326,7 @@ pub(super) fn cell(s: &Schedule, column: &str, info: &LineInfo) -> Option<String
         "superseded" => s.change.superseded.to_string(),
         "origin" => s.change.origin.clone().unwrap_or_default(),
         "debit_schedule" => s.change.debit_schedule.clone().unwrap_or_default(),
+        "swapped_from" => s.change.swapped_from.clone().unwrap_or_default(),
         "available_credit" => info
             .available
             .get(&s.id)

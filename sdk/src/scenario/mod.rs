@@ -109,11 +109,11 @@ pub const COLUMNS: &[&str] = &[
     "debit_schedule",
     "available_credit",
     "cancellation_date",
+    "swapped_from",
 ];
 
 /// Steps this version runs, and steps that later versions of the engine own (spec section).
 const FUTURE_STEPS: &[(&str, &str)] = &[
-    ("swap", "03"),
     ("usage", "03"),
     ("rate_usage", "03"),
     ("unrate_usage", "03"),
@@ -168,6 +168,7 @@ const STEPS: &[&str] = &[
     "amend",
     "cancel",
     "renew",
+    "swap",
     "rollback",
 ];
 
