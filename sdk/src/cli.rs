@@ -117,6 +117,10 @@ enum Command {
         /// Run the invoice-run benchmark (04) instead, over this many accounts × 10 schedules.
         #[arg(long)]
         invoices: Option<usize>,
+        /// Run the asset-change benchmark (03) instead: this many amendments on lines of 36
+        /// schedules.
+        #[arg(long)]
+        changes: Option<usize>,
     },
 }
 
@@ -343,6 +347,12 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 "{}",
                 crate::bench_plugins::run(std::path::Path::new("plugins/examples"), calls)
             )?;
+            Ok(0)
+        }
+        Command::Bench {
+            changes: Some(n), ..
+        } => {
+            write!(out, "{}", crate::bench_changes::run(n))?;
             Ok(0)
         }
         Command::Bench {
