@@ -1,6 +1,6 @@
 //! `reckon bench --changes N`: N asset-based amendments (03 A) on lines of 36 monthly schedules
 //! each, with the same-run baseline of the sled store against the in-memory store. The book is
-//! ⌈N / 4⌉ lines over three years; each line's first year is invoiced (one auto-approved run)
+//! ⌈N / 4⌉ lines over three years, one account each; each line's first year is invoiced (one auto-approved run)
 //! before anything is timed, so the amendments net, credit and draw as well as replace. Each line
 //! is then amended four times, mid-month, in its second and third years (quantity 2, 3, 2, 4);
 //! every amendment is one atomic, durable commit. Only the amendments are timed.
@@ -39,14 +39,14 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, String> {
 
 /// Activate `lines` lines of 36 monthly schedules and invoice their first year.
 fn book(engine: &Engine, lines: usize) -> Result<(), String> {
-    let acct: Account =
-        serde_yaml::from_str("{id: ACME, currency: USD}").map_err(|e| e.to_string())?;
-    engine.upsert_account(acct).map_err(|e| e.to_string())?;
     let start = date(2026, 1, 1)?;
     let mut ids = Vec::with_capacity(lines);
     for i in 0..lines {
+        let acct: Account = serde_yaml::from_str(&format!("{{id: A{i:06}, currency: USD}}"))
+            .map_err(|e| e.to_string())?;
+        engine.upsert_account(acct).map_err(|e| e.to_string())?;
         let order: Order = serde_yaml::from_str(&format!(
-            "{{id: O-{i}, account: ACME, order_date: 2026-01-01, lines: [{{id: L1, product: SAAS, start: 2026-01-01, end: 2028-12-31}}]}}"
+            "{{id: O-{i}, account: A{i:06}, order_date: 2026-01-01, lines: [{{id: L1, product: SAAS, start: 2026-01-01, end: 2028-12-31}}]}}"
         ))
         .map_err(|e| e.to_string())?;
         engine.submit_order(order).map_err(|e| e.to_string())?;

@@ -372,9 +372,13 @@ impl Engine {
     /// Σ direct credit-memo credits on the invoice lines of the invoiced rows (04 §9.1).
     fn direct_credits(&self, rows: &[Schedule]) -> Result<HashMap<String, Decimal>> {
         let mut out = HashMap::new();
+        let mut docs: HashMap<&str, Option<crate::billing::Document>> = HashMap::new();
         for x in rows.iter().filter(|x| x.status == ScheduleStatus::Invoiced) {
             let Some(r) = &x.invoice else { continue };
-            let Some(doc) = self.document(r)? else {
+            if !docs.contains_key(r.as_str()) {
+                docs.insert(r.as_str(), self.document(r)?);
+            }
+            let Some(Some(doc)) = docs.get(r.as_str()) else {
                 continue;
             };
             for l in &doc.lines {
