@@ -71,6 +71,9 @@ pub struct Schedule {
     pub category: String,
     /// Invoice it is on.
     pub invoice: Option<String>,
+    /// What asset-based changes record on the row (03 §D); empty for plain activation.
+    #[serde(default, skip_serializing_if = "crate::changes::RowChange::is_empty")]
+    pub change: crate::changes::RowChange,
 }
 
 /// An activated line (asset) with the settings it was created with (01: later rule changes do
@@ -505,7 +508,7 @@ impl Engine {
     }
 
     /// Plan one line: resolve its settings and generate its schedules (nothing is written).
-    fn plan_line(
+    pub(crate) fn plan_line(
         &self,
         order: &Order,
         line: &OrderLine,
@@ -764,6 +767,7 @@ impl Engine {
                 kind: "original".into(),
                 category: "original".into(),
                 invoice: None,
+                change: Default::default(),
             })
             .collect();
         asset.generated = schedules.len() as u32;
@@ -1068,6 +1072,7 @@ impl Engine {
                     kind: "original".into(),
                     category: "original".into(),
                     invoice: None,
+                    change: Default::default(),
                 }
             })
             .collect();

@@ -256,6 +256,32 @@ pub enum Code {
     UnknownFee,
     /// An obligation ref names nothing.
     UnknownObligation,
+    /// A change takes effect before the line starts (03 A.7).
+    EffectiveBeforeStart,
+    /// A change takes effect after the line's end + 1 (03 A.7).
+    EffectiveAfterEnd,
+    /// A change's new end is before its effective date (03 A.7).
+    EndBeforeEffective,
+    /// The asset is cancelled or swapped out (03 A.7).
+    AssetCancelled,
+    /// The new terms equal the current ones (03 A.7).
+    NoChange,
+    /// A change key the line's price type does not allow (03 A.1).
+    NotApplicable,
+    /// The unit rate is undefined (discount 100 %); give a net price (03 A.7).
+    NetPriceRequired,
+    /// A net price on an evergreen line (03 A.7).
+    NetPriceOnEvergreen,
+    /// A change needs more credit than the line's invoiced rows have available (03 A.4).
+    InsufficientAvailableCredit,
+    /// Evergreen or one-time lines, or a renewal end not after the current end (03 A.6).
+    NotRenewable,
+    /// A rollback of a change already in effect (03 A.6).
+    ChangeAlreadyEffective,
+    /// No change is left to roll back (03 A.6).
+    NothingToRollBack,
+    /// A swap's quantity is not in (0, quantity] (03 A.7).
+    SwapQuantity,
 }
 
 impl Code {
@@ -389,6 +415,19 @@ impl Code {
             Code::UnknownAgreement => "unknown_agreement",
             Code::UnknownFee => "unknown_fee",
             Code::UnknownObligation => "unknown_obligation",
+            Code::EffectiveBeforeStart => "effective_before_start",
+            Code::EffectiveAfterEnd => "effective_after_end",
+            Code::EndBeforeEffective => "end_before_effective",
+            Code::AssetCancelled => "asset_cancelled",
+            Code::NoChange => "no_change",
+            Code::NotApplicable => "not_applicable",
+            Code::NetPriceRequired => "net_price_required",
+            Code::NetPriceOnEvergreen => "net_price_on_evergreen",
+            Code::InsufficientAvailableCredit => "insufficient_available_credit",
+            Code::NotRenewable => "not_renewable",
+            Code::ChangeAlreadyEffective => "change_already_effective",
+            Code::NothingToRollBack => "nothing_to_roll_back",
+            Code::SwapQuantity => "swap_quantity",
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod allocation;
 pub mod billing;
 pub mod callbacks;
+pub mod changes;
 pub mod dates;
 pub mod engine;
 pub mod error;

@@ -133,6 +133,10 @@ enum Command {
         /// Run the revenue benchmark (06) instead: this many agreements × 36 month-end closes.
         #[arg(long)]
         revenue: Option<usize>,
+        /// Run the asset-change benchmark (03) instead: this many amendments on lines of 36
+        /// schedules.
+        #[arg(long)]
+        changes: Option<usize>,
     },
 }
 
@@ -397,6 +401,12 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 "{}",
                 crate::bench_plugins::run(std::path::Path::new("plugins/examples"), calls)
             )?;
+            Ok(0)
+        }
+        Command::Bench {
+            changes: Some(n), ..
+        } => {
+            write!(out, "{}", crate::bench_changes::run(n))?;
             Ok(0)
         }
         Command::Bench {

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod bench_changes;
 pub mod bench_invoices;
 pub mod bench_plugins;
 pub mod bench_revenue;

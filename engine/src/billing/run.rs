@@ -551,6 +551,9 @@ impl Engine {
             } else if opts.credit_memo_creation == CreditMemoCreation::PerInvoice {
                 p.doc.invoice = new_invoice_of_group.get(&p.doc.group_key).cloned();
             }
+            if p.doc.doc_type == DocType::CreditMemo && p.doc.invoice.is_none() {
+                p.doc.invoice = debit_invoice(tx, &p.cands).map_err(Failed::Engine)?;
+            }
             let r = stage_document(tx, &p.doc, &p.cands).map_err(Failed::Engine)?;
             outcome.documents.push(r);
         }
@@ -844,6 +847,31 @@ impl Engine {
 /// Stage a new document (its `seq` already taken) with its schedules: each goes
 /// `pending_invoiced` on it, but only if, read through this commit, it is still pending and on no
 /// document: the schedule's own record is the exactly-once index. Returns the document's ref.
+/// 04 §3.5: the invoice that billed the `debit_schedule`s (03 A.4) of a memo's negative
+/// schedules, when they all name one; `None` otherwise (or when one has no debit schedule).
+fn debit_invoice(tx: &Tx<'_>, cands: &[Cand]) -> Result<Option<String>> {
+    let mut found: Option<String> = None;
+    for c in cands.iter().filter(|c| c.schedule.amount < Decimal::ZERO) {
+        let Some(k) = c
+            .schedule
+            .change
+            .debit_schedule
+            .as_deref()
+            .and_then(super::lifecycle::schedule_key_of)
+        else {
+            return Ok(None);
+        };
+        let Some(inv) = tx.get::<Schedule>(&k)?.and_then(|s| s.invoice) else {
+            return Ok(None);
+        };
+        match &found {
+            Some(f) if *f != inv => return Ok(None),
+            _ => found = Some(inv),
+        }
+    }
+    Ok(found)
+}
+
 pub(crate) fn stage_document(tx: &mut Tx<'_>, doc: &Document, cands: &[Cand]) -> Result<String> {
     let r = doc.reference();
     for c in cands {

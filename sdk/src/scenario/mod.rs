@@ -1,6 +1,7 @@
 //! Scenario files (spec 08): parse, validate with positions, run on a fresh store, report.
 
 mod billing;
+mod changes;
 mod documents;
 mod receivables;
 mod revenue;
@@ -118,19 +119,30 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("journal", Ty::Any, "06 §11: the last journal export"),
     opt("agreement", Ty::Any, "06 §2: an agreement's fields"),
     opt("snapshots", Ty::Any, "06 §9: a fee's snapshots"),
+    opt("asset", Ty::Any, "03 §D: an asset's status and terms"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
-    "ref", "start", "end", "ready", "amount", "quantity", "type", "status", "kind", "category",
+    "ref",
+    "start",
+    "end",
+    "ready",
+    "amount",
+    "quantity",
+    "type",
+    "status",
+    "kind",
+    "category",
+    "superseded",
+    "origin",
+    "debit_schedule",
+    "available_credit",
+    "cancellation_date",
+    "swapped_from",
 ];
 
 /// Steps this version runs, and steps that later versions of the engine own (spec section).
 const FUTURE_STEPS: &[(&str, &str)] = &[
-    ("amend", "03"),
-    ("cancel", "03"),
-    ("renew", "03"),
-    ("swap", "03"),
-    ("rollback", "03"),
     ("usage", "03"),
     ("rate_usage", "03"),
     ("unrate_usage", "03"),
@@ -182,6 +194,11 @@ const STEPS: &[&str] = &[
     "forecast_to_budget",
     "snapshot",
     "delete_snapshot",
+    "amend",
+    "cancel",
+    "renew",
+    "swap",
+    "rollback",
 ];
 
 /// A validation error in a scenario file.
@@ -247,6 +264,7 @@ enum Step {
     Receivables(receivables::Action),
     Documents(documents::Action),
     Revenue(revenue::Action),
+    Changes(changes::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -270,6 +288,7 @@ enum Expectation {
     Receivables(receivables::Check),
     Documents(documents::Check),
     Revenue(revenue::Check),
+    Changes(changes::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -539,6 +558,7 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                                 | Step::Receivables(_)
                                 | Step::Documents(_)
                                 | Step::Revenue(_)
+                                | Step::Changes(_)
                         ))
                     )
                 {
@@ -591,7 +611,18 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Revenue),
                 );
+                exps.extend(
+                    changes::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Changes),
+                );
                 out.push((n, Step::Expect(exps)));
+            }
+            a if changes::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Changes(changes::parse_action(a, v, &path, &mut findings)),
+                ));
             }
             a if documents::ACTIONS.contains(&a) => {
                 out.push((
@@ -727,8 +758,18 @@ impl Scenario {
                     if let Some(d) = revenue::own_date(a) {
                         clock = clock.max(d);
                     }
+                    pass_time(&engine, *n, clock, &mut mismatches);
                     let r = revenue::execute(&engine, &mut rev, a, clock);
                     last = Some((*n, revenue::describe(a), r));
+                }
+                Step::Changes(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = changes::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    pass_time(&engine, *n, clock, &mut mismatches);
+                    let r = changes::execute(&engine, a, clock);
+                    last = Some((*n, changes::describe(a), r));
                 }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
@@ -833,9 +874,15 @@ impl Scenario {
                     }
                 };
                 let scale = self.scale_of(engine, line);
+                let info = changes::line_info(engine, line, columns);
                 let cells: Vec<Vec<String>> = got
                     .iter()
-                    .map(|s| columns.iter().map(|c| cell(s, c)).collect())
+                    .map(|s| {
+                        columns
+                            .iter()
+                            .map(|c| changes::cell(s, c, &info).unwrap_or_else(|| cell(s, c)))
+                            .collect()
+                    })
                     .collect();
                 compare_table(out, n, &what, columns, rows, *first, &cells, scale);
             }
@@ -843,6 +890,7 @@ impl Scenario {
             Expectation::Receivables(c) => receivables::check(engine, n, c, clock, out),
             Expectation::Documents(c) => documents::check(engine, n, c, out),
             Expectation::Revenue(_) => {}
+            Expectation::Changes(c) => changes::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {
@@ -977,6 +1025,7 @@ const DATE_COLUMNS: &[&str] = &[
     "on",
     "approved_on",
     "process_through",
+    "cancellation_date",
 ];
 /// Columns compared as money at the currency's minor unit.
 const MONEY_COLUMNS: &[&str] = &[
@@ -1006,10 +1055,14 @@ const MONEY_COLUMNS: &[&str] = &[
     "invoice_balance",
     "written_off",
     "credited",
+    "available_credit",
 ];
 
 pub(crate) fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
     if DATE_COLUMNS.contains(&column) {
+        if want.is_empty() || have.is_empty() {
+            return want == have;
+        }
         return parse_date(want).is_some() && parse_date(want) == parse_date(have);
     }
     if MONEY_COLUMNS.contains(&column) {
@@ -1020,6 +1073,8 @@ pub(crate) fn same(column: &str, want: &str, have: &str, scale: u32) -> bool {
             (Some(a), Some(b)) => {
                 round(a, scale, Rounding::HalfUp) == round(b, scale, Rounding::HalfUp)
             }
+            // `superseded` is a money column of forecasts and a flag of schedules (03 §D).
+            (None, None) => want == have,
             _ => false,
         };
     }

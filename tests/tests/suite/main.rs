@@ -1,6 +1,7 @@
 //! Reckon's integration suite: one test binary, one module per concern.
 
 mod billing;
+mod changes;
 mod cli;
 mod durability;
 mod email;
