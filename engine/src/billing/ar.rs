@@ -218,6 +218,20 @@ pub(crate) fn stage(
     if p.amount.is_zero() || draft.postings.is_empty() {
         return Ok(None);
     }
+    let effective_on = p.effective_on.unwrap_or(p.on);
+    if let Some(open) = open_period_start(tx, p.account)? {
+        if effective_on < open {
+            return Err(crate::error::EngineError::refused(
+                crate::error::Code::PeriodClosed,
+                p.source.as_deref().or(p.destination.as_deref()).unwrap_or(p.account),
+                "effective_on",
+                format!(
+                    "a {} effective {effective_on} falls in a closed accounting period (the open period starts {open})",
+                    draft.kind
+                ),
+            ));
+        }
+    }
     let seq: u64 = tx.get::<u64>(&seq_key())?.unwrap_or(0) + 1;
     let t = ArTransaction {
         number: format!("AR-{seq:06}"),
@@ -226,7 +240,7 @@ pub(crate) fn stage(
         currency: p.currency.to_string(),
         amount: p.amount.abs(),
         created_on: p.on,
-        effective_on: p.effective_on.unwrap_or(p.on),
+        effective_on,
         source: p.source,
         destination: p.destination,
         starting_balance: p.balances.map(|b| b.0),
@@ -239,6 +253,22 @@ pub(crate) fn stage(
     tx.put(txn_key(seq), &t);
     tx.put(account_index_key(&t.account, seq), &seq);
     Ok(Some(t))
+}
+
+/// 05 §1.5: the first day of the account's legal entity's open accounting period, when that
+/// entity has closed periods (its stored period record, 06 §8); every earlier day is closed.
+fn open_period_start(tx: &Tx<'_>, account: &str) -> Result<Option<NaiveDate>> {
+    let Some(acct) = tx.get::<crate::model::Account>(&key(&["acct", account]))? else {
+        return Ok(None);
+    };
+    let Some(le) = acct.legal_entity else {
+        return Ok(None);
+    };
+    let period: Option<crate::revenue::model::RevenuePeriod> =
+        tx.get(&crate::revenue::keys::period(&le))?;
+    Ok(period.map(|p| {
+        crate::dates::clamped(crate::dates::month_index(p.current), 1).unwrap_or(p.current)
+    }))
 }
 
 impl Engine {
