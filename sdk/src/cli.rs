@@ -137,6 +137,10 @@ enum Command {
         /// schedules.
         #[arg(long)]
         changes: Option<usize>,
+        /// Run the receivables benchmark (05) instead: this many payments auto-applied over
+        /// N / 10 accounts' invoices, then the aging of the book.
+        #[arg(long)]
+        payments: Option<usize>,
     },
 }
 
@@ -401,6 +405,12 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 "{}",
                 crate::bench_plugins::run(std::path::Path::new("plugins/examples"), calls)
             )?;
+            Ok(0)
+        }
+        Command::Bench {
+            payments: Some(n), ..
+        } => {
+            write!(out, "{}", crate::bench_payments::run(n))?;
             Ok(0)
         }
         Command::Bench {

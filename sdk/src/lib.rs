@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod bench_changes;
 pub mod bench_invoices;
+pub mod bench_payments;
 pub mod bench_plugins;
 pub mod bench_revenue;
 pub mod cli;
