@@ -280,6 +280,9 @@ pub enum Code {
     ChangeAlreadyEffective,
     /// No change is left to roll back (03 A.6).
     NothingToRollBack,
+    /// A rollback's rows would not restore the value before the undone change (03 A.6); refused
+    /// rather than written.
+    RollbackNotRestorable,
     /// A swap's quantity is not in (0, quantity] (03 A.7).
     SwapQuantity,
 }
@@ -427,6 +430,7 @@ impl Code {
             Code::NotRenewable => "not_renewable",
             Code::ChangeAlreadyEffective => "change_already_effective",
             Code::NothingToRollBack => "nothing_to_roll_back",
+            Code::RollbackNotRestorable => "rollback_not_restorable",
             Code::SwapQuantity => "swap_quantity",
         }
     }

@@ -1177,11 +1177,20 @@ impl Engine {
         }
         rec.undone = true;
         tx.put(change_key(o, l, rec.n), &rec);
-        debug_assert_eq!(
-            billable(&rows, &[], &created),
-            rec.prior_terms.net_price,
-            "A.6: a rollback restores the V before the undone change on {line}"
-        );
+        // A.6: the rollback must restore the V before the undone change. Where the planned rows
+        // do not (a case the property test found, see decisions), nothing is written.
+        let restored = billable(&rows, &[], &created);
+        if restored != rec.prior_terms.net_price {
+            return Err(EngineError::refused(
+                Code::RollbackNotRestorable,
+                line,
+                "rollback",
+                format!(
+                    "undoing change {} would leave a billable total of {restored}, not the {} before it; nothing was changed",
+                    rec.n, rec.prior_terms.net_price
+                ),
+            ));
+        }
         tx.commit()?;
         Ok(ChangeOutcome {
             line: line.to_string(),
