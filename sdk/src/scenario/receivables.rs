@@ -516,6 +516,20 @@ fn all_accounts(engine: &Engine) -> Vec<String> {
     ids
 }
 
+/// An expected field as text: null (or `"null"`) is empty, strings as written, other scalars as
+/// YAML prints them.
+fn expected_text(want: &serde_yaml::Value) -> String {
+    match want {
+        serde_yaml::Value::Null => String::new(),
+        serde_yaml::Value::String(x) if x == "null" => String::new(),
+        serde_yaml::Value::String(x) => x.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
 /// The date a wallet expectation lets the clock pass to (its `as_of`).
 pub(super) fn passes_to(c: &Check) -> Option<NaiveDate> {
     match c {
@@ -621,15 +635,7 @@ pub(super) fn check(
                         if k == "account" || k == "as_of" {
                             continue;
                         }
-                        let want = match want {
-                            serde_yaml::Value::Null => String::new(),
-                            serde_yaml::Value::String(x) if x == "null" => String::new(),
-                            serde_yaml::Value::String(x) => x.clone(),
-                            other => serde_yaml::to_string(other)
-                                .unwrap_or_default()
-                                .trim()
-                                .to_string(),
-                        };
+                        let want = expected_text(want);
                         let got = match json.get(k) {
                             None | Some(serde_json::Value::Null) => String::new(),
                             Some(serde_json::Value::String(x)) => x.clone(),
@@ -714,15 +720,7 @@ pub(super) fn check(
                 let Some((_, got)) = have.iter().find(|(f, _)| *f == k) else {
                     continue;
                 };
-                let want = match want {
-                    serde_yaml::Value::Null => String::new(),
-                    serde_yaml::Value::String(x) if x == "null" => String::new(),
-                    serde_yaml::Value::String(x) => x.clone(),
-                    other => serde_yaml::to_string(other)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                };
+                let want = expected_text(want);
                 let column = if k == "status" || k == "expires_on" {
                     k
                 } else {
