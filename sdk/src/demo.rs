@@ -21,6 +21,10 @@ pub const DEMO_RULES: &[(&str, &str)] = &[
         include_str!("../../rules/demo/products.yaml"),
     ),
     (
+        "revenue.yaml",
+        include_str!("../../rules/demo/revenue.yaml"),
+    ),
+    (
         "company.yaml",
         include_str!("../../rules/demo/company.yaml"),
     ),
@@ -95,6 +99,48 @@ pub fn run(store_dir: &Path) -> Result<String, SdkError> {
         &store_dir.with_file_name("documents"),
     )?);
     out.push_str(&payments_and_aging(&reckon)?);
+    out.push_str(&month_end_close(&reckon)?);
+    Ok(out)
+}
+
+/// The legal entity and the last month the demo closes (06 §8): every month from the entity's
+/// first open period through this one gets its actual revenue run and is closed.
+pub const DEMO_CLOSE: (&str, &str) = ("NW-US", "2026-03");
+
+/// The month-end close of [`DEMO_CLOSE`] ([`Reckon::close_revenue_month`]) and the resulting
+/// revenue waterfall (06 §10): one row per month, one column per agreement, closed months marked
+/// `actual` and the later ones `projected` from the rules.
+fn month_end_close(reckon: &Reckon) -> Result<String, SdkError> {
+    let (le, month) = DEMO_CLOSE;
+    let w = reckon.close_revenue_month(le, month)?;
+    let mut out = format!("\nmonth-end close of {le} through {month}; revenue waterfall:\n");
+    let mut header = format!("  {:<7} {:<9}", "month", "");
+    for r in &w.rows {
+        let _ = write!(header, " {:>20}", r.agreement);
+    }
+    let _ = writeln!(out, "{header} {:>12}", "total");
+    for (i, p) in w.periods.iter().enumerate() {
+        let kind = if i < w.first_projected {
+            "actual"
+        } else {
+            "projected"
+        };
+        let mut line = format!("  {p:<7} {kind:<9}");
+        let mut total = rust_decimal::Decimal::ZERO;
+        for r in &w.rows {
+            let a = r.amounts.get(i).copied().unwrap_or_default();
+            total += a;
+            let _ = write!(line, " {:>20}", fixed(a, minor(&r.currency)));
+        }
+        let _ = writeln!(out, "{line} {:>12}", fixed(total, 2));
+    }
+    let mut line = format!("  {:<17}", "total");
+    let mut total = rust_decimal::Decimal::ZERO;
+    for r in &w.rows {
+        total += r.total;
+        let _ = write!(line, " {:>20}", fixed(r.total, minor(&r.currency)));
+    }
+    let _ = writeln!(out, "{line} {:>12}", fixed(total, 2));
     Ok(out)
 }
 
@@ -136,8 +182,8 @@ fn payments_and_aging(reckon: &Reckon) -> Result<String, SdkError> {
             p.reference(),
             p.currency,
             p.amount,
-            p.applied,
-            p.unapplied()
+            fixed(p.applied, minor(&p.currency)),
+            fixed(p.unapplied(), minor(&p.currency))
         );
     }
     let as_of = date(DEMO_AGING_AS_OF)?;
@@ -160,17 +206,27 @@ fn payments_and_aging(reckon: &Reckon) -> Result<String, SdkError> {
         let _ = write!(header, " {l:>10}");
     }
     let _ = writeln!(out, "{header}");
-    let scale = reckon_engine::money::minor_units(&currency).unwrap_or(2);
+    let scale = minor(&currency);
     for r in &aging.rows {
         let mut line = format!("  {:<10}", r.account.as_deref().unwrap_or("total"));
         for b in r.buckets.iter().chain([r.unapplied, r.total].iter()) {
-            let mut b = b.round_dp(scale);
-            b.rescale(scale);
-            let _ = write!(line, " {:>10}", b.to_string());
+            let _ = write!(line, " {:>10}", fixed(*b, scale));
         }
         let _ = writeln!(out, "{line}");
     }
     Ok(out)
+}
+
+/// The minor units of `currency` (2 when unknown).
+fn minor(currency: &str) -> u32 {
+    reckon_engine::money::minor_units(currency).unwrap_or(2)
+}
+
+/// `d` rounded and printed with exactly `scale` decimals (`0` → `0.00`).
+fn fixed(d: rust_decimal::Decimal, scale: u32) -> String {
+    let mut d = d.round_dp(scale);
+    d.rescale(scale);
+    d.to_string()
 }
 
 /// Write each approved invoice as PDF and HTML into `dir`; returns the `wrote PATH` lines.

@@ -148,6 +148,38 @@ fn demo_runs_into_a_sled_store() {
         out.contains("invoice NW-000002 GLOBEX (invoice:GLOBEX#1) dated 2026-02-12 due 2026-04-14: subtotal 549.00, tax 0.00, total 549.00"),
         "{out}"
     );
+    // The month-end close (NW-US through 2026-03) and its waterfall, worked by hand from
+    // rules/demo/revenue.yaml (06 §6). The fee amounts are the lines' billable totals (no
+    // net_price on the orders). SO-1001: PLATFORM 12000.00 `ratable` over 2026-01-15..2027-01-14
+    // (17/31 + 11 + 14/31 = 12 month weights) → January 12000 × (17/31) / 12 = 548.39, then 1000.00
+    // a month; SUPPORT 2887.10 over 01-15..12-31 (17/31 + 11 = 358/31) → cum 2887.10 × 17/358 =
+    // 137.10, × 48/358 = 387.10, × 79/358 = 637.10, so 137.10, 250.00, 250.00; ONBOARD 1500.00
+    // `immediate` in January. January 548.39 + 137.10 + 1500.00 = 2185.49; February and March
+    // 1000.00 + 250.00 = 1250.00. SO-1002 (ready 2026-02-03): SUITE 2854.84 over 02-10..07-31
+    // (19/28 + 5 = 159/28) → cum 2854.84 × 19/159 = 341.14, × 47/159 = 843.88 (March 502.74);
+    // the options are informational (fee 0.00); MONITOR `subscription` recognises what is billed:
+    // 49.00 on the February invoice. February 341.14 + 49.00 = 390.14.
+    assert!(
+        out.contains("month-end close of NW-US through 2026-03; revenue waterfall:"),
+        "{out}"
+    );
+    for (month, acme, globex, total) in [
+        ("2026-01 actual   ", "2185.49", "0.00", "2185.49"),
+        ("2026-02 actual   ", "1250.00", "390.14", "1640.14"),
+        ("2026-03 actual   ", "1250.00", "502.74", "1752.74"),
+        ("2026-04 projected", "1250.00", "502.74", "1752.74"),
+    ] {
+        let row = format!("  {month} {acme:>20} {globex:>20} {total:>12}");
+        assert!(out.contains(&row), "missing `{row}` in {out}");
+    }
+    // Totals: SO-1001 12000.00 + 2887.10 + 1500.00 = 16387.10; SO-1002 2854.84 + 49.00 = 2903.84.
+    assert!(
+        out.contains(&format!(
+            "  {:<17} {:>20} {:>20} {:>12}",
+            "total", "16387.10", "2903.84", "19290.94"
+        )),
+        "{out}"
+    );
     // The store is durable: reopen and read the same schedules.
     let r = reckon_sdk::Reckon::open(&store).expect("reopen");
     assert_eq!(r.schedules("SO-1001/L1").expect("read").len(), 13);
