@@ -11,7 +11,9 @@ use crate::engine::{key, schedule_key, split_line_ref, Asset, Engine, Schedule, 
 use crate::error::{Code, EngineError, Result};
 use crate::model::{BillingFrequency, DayCount};
 use crate::money::round;
+use crate::revenue::change::RevenueChange;
 use crate::schedule::{self, Price, Terms};
+use crate::store::Batch;
 use chrono::NaiveDate;
 use netting::{Netting, NewPeriod};
 use rust_decimal::Decimal;
@@ -161,6 +163,10 @@ pub struct ChangeRecord {
     /// A swap: the incoming line it created.
     #[serde(default)]
     pub swap_to: Option<String>,
+    /// The change number its revenue side (06 §7) got in the line's agreement; a rollback
+    /// undoes exactly that one.
+    #[serde(default)]
+    pub revenue_change: Option<u32>,
 }
 
 /// The incoming line of a swap (A.6 `to`).
@@ -1175,6 +1181,11 @@ impl Engine {
         if let Some(to) = &rec.swap_to {
             self.stage_swap_rollback(&mut tx, to, &rec.category, req.on)?;
         }
+        if let Some(n) = rec.revenue_change {
+            let mut b = Batch::default();
+            self.stage_revenue_rollback(line, Some(n), &mut b)?;
+            tx.put_ops(b.ops);
+        }
         rec.undone = true;
         tx.put(change_key(o, l, rec.n), &rec);
         // A.6: the rollback must restore the V before the undone change. Where the planned rows
@@ -1403,7 +1414,39 @@ impl Engine {
             prior_asset: asset.clone(),
             undone: false,
             swap_to,
+            revenue_change: None,
         };
+        // 06 §7: the revenue side of the change, in the same batch.
+        let old_end = asset.terms.end.unwrap_or(asset.terms.start);
+        let revenue = match plan.kind {
+            "cancel" => Some(RevenueChange::Cancel {
+                on: plan.e,
+                same_day_cancellation: true,
+            }),
+            "swap" if plan.cancel => Some(RevenueChange::Cancel {
+                on: plan.e,
+                same_day_cancellation: true,
+            }),
+            "amend" | "swap" => Some(RevenueChange::Amend {
+                first_unserved: plan.e,
+                net_old: cur.net_price,
+                net_new: out.v,
+                new_end: (plan.n != old_end).then_some(plan.n),
+            }),
+            "renew" => Some(RevenueChange::Renew {
+                new_end: plan.n,
+                net_price: out.v - cur.net_price,
+            }),
+            _ => None,
+        };
+        let mut record = record;
+        if let Some(change) = revenue {
+            let mut b = Batch::default();
+            if let Some((n, _)) = self.stage_revenue_change(line, &change, &mut b)? {
+                record.revenue_change = Some(n);
+                tx.put_ops(b.ops);
+            }
+        }
         tx.put(change_key(o, l, record.n), &record);
         debug_assert_eq!(
             billable(&rows, &out.changed, &out.created),

@@ -232,6 +232,19 @@ impl Engine {
         change: &RevenueChange,
         batch: &mut Batch,
     ) -> Result<Option<Vec<String>>> {
+        Ok(self
+            .stage_revenue_change(line, change, batch)?
+            .map(|(_, refs)| refs))
+    }
+
+    /// As [`Engine::plan_revenue_change`], with the agreement's change number of this change
+    /// (what [`Engine::stage_revenue_rollback`] undoes).
+    pub fn stage_revenue_change(
+        &self,
+        line: &str,
+        change: &RevenueChange,
+        batch: &mut Batch,
+    ) -> Result<Option<(u32, Vec<String>)>> {
         let Some((order, _)) = crate::engine::split_line_ref(line) else {
             return Ok(None);
         };
@@ -519,24 +532,41 @@ impl Engine {
         let refs: Vec<String> = added.iter().map(|f| f.fee_ref.clone()).collect();
         ag.fees.extend(added);
         batch.put(keys::agreement(&ag.id), encode(&ag));
-        Ok(Some(refs))
+        Ok(Some((cid, refs)))
     }
 
     /// Undo the latest change of `line` (03 A.6 rollback): for each fee that change appended, a
     /// fee of the opposite amount with the same rule and dates; fees it froze are unfrozen.
     pub fn revenue_rollback(&self, line: &str) -> Result<Vec<String>> {
+        let mut b = Batch::default();
+        let refs = self.stage_revenue_rollback(line, None, &mut b)?;
+        if !b.ops.is_empty() {
+            self.store.commit(b)?;
+        }
+        Ok(refs)
+    }
+
+    /// [`Engine::revenue_rollback`] into `batch`: undo the agreement change `undone` of `line`
+    /// (as [`Engine::stage_revenue_change`] numbered it), or the line's latest when `None`.
+    pub fn stage_revenue_rollback(
+        &self,
+        line: &str,
+        undone: Option<u32>,
+        batch: &mut Batch,
+    ) -> Result<Vec<String>> {
         let Some((order, _)) = crate::engine::split_line_ref(line) else {
             return Ok(Vec::new());
         };
         let Some(mut ag) = self.revenue_agreement(order)? else {
             return Ok(Vec::new());
         };
-        let latest = ag
-            .fees
-            .iter()
-            .filter(|f| f.line == line)
-            .filter_map(|f| f.change.max(f.frozen_by))
-            .max();
+        let latest = undone.or_else(|| {
+            ag.fees
+                .iter()
+                .filter(|f| f.line == line)
+                .filter_map(|f| f.change.max(f.frozen_by))
+                .max()
+        });
         let Some(undone) = latest else {
             return Ok(Vec::new());
         };
@@ -564,21 +594,27 @@ impl Engine {
             o.change = Some(cid);
             added.push(o);
         }
-        let mut b = Batch::default();
+        let mut obligations: BTreeMap<String, Obligation> = BTreeMap::new();
         for f in &added {
             if let Some(r) = &f.obligation {
-                if let Some(mut o) = self.revenue_obligation(r)? {
+                if !obligations.contains_key(r) {
+                    if let Some(o) = self.revenue_obligation(r)? {
+                        obligations.insert(r.clone(), o);
+                    }
+                }
+                if let Some(o) = obligations.get_mut(r) {
                     o.transaction_price += f.transaction_price;
                     o.allocation += f.amount;
                     o.fees.push(f.fee_ref.clone());
-                    b.put(keys::obligation(r), encode(&o));
                 }
             }
         }
+        for (r, o) in &obligations {
+            batch.put(keys::obligation(r), encode(o));
+        }
         let refs = added.iter().map(|f| f.fee_ref.clone()).collect();
         ag.fees.extend(added);
-        b.put(keys::agreement(&ag.id), encode(&ag));
-        self.store.commit(b)?;
+        batch.put(keys::agreement(&ag.id), encode(&ag));
         Ok(refs)
     }
 }
