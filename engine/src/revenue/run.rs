@@ -15,6 +15,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The outcome of a run's custom filter rows: per row the agreement ids that pass, and the
+/// agreements whose chunk's call failed (with the plugin's message).
+#[derive(Debug, Default)]
+struct CustomRows {
+    passing: BTreeMap<u32, std::collections::HashSet<String>>,
+    failed: BTreeMap<String, String>,
+}
+
 /// What a run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,24 +260,32 @@ impl Engine {
         })?;
         for (i, r) in def.filters.iter().enumerate() {
             if r.object == "custom" {
-                return Err(refuse(
-                    Code::UnknownCallback,
-                    &record,
-                    &format!("filters[{i}].callback"),
-                    "custom filter rows are not supported in revenue runs by this engine version",
-                ));
+                let name = r.callback.as_deref().unwrap_or("");
+                if self.callbacks.invoice_run_filter(name).is_none() {
+                    return Err(refuse(
+                        Code::UnknownCallback,
+                        &record,
+                        &format!("filters[{i}].callback"),
+                        &format!("no invoice_run_filter plugin `{name}` is registered"),
+                    ));
+                }
             }
         }
+        let candidates: Vec<Agreement> = self
+            .revenue_agreements()?
+            .into_iter()
+            .filter(|ag| {
+                def.legal_entity
+                    .as_ref()
+                    .is_none_or(|le| *le == ag.legal_entity)
+            })
+            .collect();
+        let custom = self.revenue_custom_rows(def, &candidates)?;
         let mut selected: Vec<Agreement> = Vec::new();
-        for ag in self.revenue_agreements()? {
-            if def
-                .legal_entity
-                .as_ref()
-                .is_some_and(|le| *le != ag.legal_entity)
+        for ag in candidates {
+            if custom.failed.contains_key(&ag.id)
+                || self.agreement_passes(&ag, def, &compiled, &custom)?
             {
-                continue;
-            }
-            if self.agreement_passes(&ag, def, &compiled)? {
                 selected.push(ag);
             }
         }
@@ -364,6 +380,15 @@ impl Engine {
         // (one durable flush per group), and the run record after the last.
         let mut pending: Vec<Batch> = Vec::new();
         for ag in &selected {
+            if let Some(message) = custom.failed.get(&ag.id) {
+                entries.push(RunEntry {
+                    agreement: ag.id.clone(),
+                    status: "failed".into(),
+                    code: Some("invoice_run_filter_error".into()),
+                    message: Some(message.clone()),
+                });
+                continue;
+            }
             let p = currents.get(&ag.legal_entity).copied().unwrap_or_default();
             let outcome = match def.kind {
                 RunKind::Actual => self.plan_actual(ag, p).map(|r| {
@@ -430,11 +455,140 @@ impl Engine {
         Ok(result)
     }
 
+    /// 06 §9 / 07 §1 custom rows: each row's `invoice_run_filter` plugin is called once per
+    /// chunk of `system.batch_size` agreements (in id order) with the chunk's accounts and
+    /// agreements; the row is true for exactly the agreement ids returned. A failed call fails
+    /// every agreement of the chunk with `invoice_run_filter_error`; the run goes on.
+    fn revenue_custom_rows(
+        &self,
+        def: &RevenueRunDef,
+        candidates: &[Agreement],
+    ) -> Result<CustomRows> {
+        let rows: Vec<(u32, &str)> = def
+            .filters
+            .iter()
+            .filter(|r| r.object == "custom")
+            .map(|r| (r.n, r.callback.as_deref().unwrap_or("")))
+            .collect();
+        let mut out = CustomRows::default();
+        if rows.is_empty() {
+            return Ok(out);
+        }
+        let chunk = self.rules.system.batch_size.unwrap_or(500).max(1) as usize;
+        for part in candidates.chunks(chunk) {
+            let mut accounts = Vec::new();
+            let mut seen = std::collections::BTreeSet::new();
+            let mut agreements = Vec::new();
+            for ag in part {
+                let Some(account) = self.account(&ag.account)? else {
+                    continue;
+                };
+                let info = self.account_info(&account);
+                if seen.insert(ag.account.clone()) {
+                    accounts.push(info.clone());
+                }
+                agreements.push(self.agreement_info(ag, info)?);
+            }
+            let period = match &def.period {
+                Some(p) => Some(p.clone()),
+                None => match part.first() {
+                    Some(ag) => Some(period_name(month_index(
+                        self.revenue_period(&ag.legal_entity)?.current,
+                    ))),
+                    None => None,
+                },
+            };
+            let req = crate::callbacks::FilterRequest {
+                config: Default::default(),
+                run: crate::callbacks::RunInfo {
+                    name: def.name.clone(),
+                    kind: "revenue".into(),
+                    dry_run: false,
+                    process_through: None,
+                    invoice_date: None,
+                    period,
+                },
+                accounts,
+                lines: Vec::new(),
+                agreements,
+            };
+            for (n, name) in &rows {
+                let Some(cbk) = self.callbacks.invoice_run_filter(name) else {
+                    continue;
+                };
+                match cbk.filter_lines(&req) {
+                    Ok(ids) => out.passing.entry(*n).or_default().extend(ids),
+                    Err(e) => {
+                        for ag in part {
+                            if !out.failed.contains_key(&ag.id) {
+                                tracing::warn!(run = %def.name, agreement = %ag.id, code = "invoice_run_filter_error", "{}", e.message);
+                                out.failed.insert(ag.id.clone(), e.message.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The callback view of a stored agreement (07 §3 `agreement`): its lines with their
+    /// products, net prices, SSPs and transaction prices.
+    fn agreement_info(
+        &self,
+        ag: &Agreement,
+        account: crate::callbacks::AccountInfo,
+    ) -> Result<crate::callbacks::Agreement> {
+        use crate::callbacks as cb;
+        let scale = crate::money::minor_units(&ag.currency).unwrap_or(2);
+        let money = |d: rust_decimal::Decimal| cb::Money {
+            amount: crate::money::round(d, scale, crate::money::Rounding::HalfUp).to_string(),
+            currency: ag.currency.clone(),
+        };
+        let order = self.order(&ag.order)?.map(|o| o.order);
+        let lines = ag
+            .lines
+            .iter()
+            .map(|al| {
+                let id = crate::engine::split_line_ref(&al.order_line).map_or("", |(_, l)| l);
+                let ol = order
+                    .as_ref()
+                    .and_then(|o| o.lines.iter().find(|l| l.id == id));
+                let product = ol.map(|l| l.product.as_str()).unwrap_or_default();
+                cb::AgreementLine {
+                    id: al.order_line.clone(),
+                    order_line_id: Some(id.to_string()),
+                    product: self.product_info(product),
+                    quantity: ol
+                        .map(|l| l.quantity.normalize().to_string())
+                        .unwrap_or_else(|| "1".into()),
+                    start_date: al.start.to_string(),
+                    end_date: al.end.to_string(),
+                    net_price: money(al.net_price),
+                    list_price: ol.and_then(|l| l.list_price).map(money),
+                    ssp: al.ssp.map(money),
+                    transaction_price: Some(money(al.transaction_price)),
+                    attributes: ol.map(|l| l.attributes.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok(cb::Agreement {
+            id: ag.id.clone(),
+            account,
+            currency: ag.currency.clone(),
+            order_id: Some(ag.order.clone()),
+            start_date: ag.start.to_string(),
+            end_date: ag.end.to_string(),
+            lines,
+        })
+    }
+
     fn agreement_passes(
         &self,
         ag: &Agreement,
         def: &RevenueRunDef,
         compiled: &filter::Filter,
+        custom: &CustomRows,
     ) -> Result<bool> {
         if def.filters.is_empty() {
             return Ok(true);
@@ -471,6 +625,12 @@ impl Engine {
             let Some(row) = def.filters.iter().find(|r| r.n == n) else {
                 return false;
             };
+            if row.object == "custom" {
+                return custom
+                    .passing
+                    .get(&n)
+                    .is_some_and(|ids| ids.contains(&ag.id));
+            }
             let (Some(field), Some(op)) = (&row.field, row.op) else {
                 return false;
             };
