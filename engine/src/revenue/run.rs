@@ -266,7 +266,7 @@ impl Engine {
                         Code::UnknownCallback,
                         &record,
                         &format!("filters[{i}].callback"),
-                        &format!("no invoice_run_filter plugin `{name}` is registered"),
+                        format!("no invoice_run_filter plugin `{name}` is registered"),
                     ));
                 }
             }
