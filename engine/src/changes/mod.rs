@@ -1015,6 +1015,43 @@ impl Engine {
         }
         tx.put(key(&["asset", o, nl]), &new_asset);
         tx.put(key(&["order", o]), &stored);
+        // 06 §7: the incoming line's chains join the agreement, numbered with the outgoing
+        // line's cut so that one rollback undoes both.
+        if let Some(new_line) = stored.order.lines.iter().find(|l| l.id == nl) {
+            let staged = tx.get(&crate::revenue::keys::agreement(o))?;
+            let mut rec: ChangeRecord = tx
+                .get(&change_key(
+                    o,
+                    split_line_ref(line).unwrap_or_default().1,
+                    cur.changes + 1,
+                ))?
+                .ok_or_else(|| {
+                    refuse(
+                        Code::UnknownLine,
+                        line,
+                        "line",
+                        "the swap's change record is missing".into(),
+                    )
+                })?;
+            let mut b = Batch::default();
+            if let Some((n, _)) = self.stage_revenue_swap_in(
+                staged,
+                &stored.order,
+                new_line,
+                &new_asset,
+                &new_rows,
+                c,
+                rec.revenue_change,
+                &mut b,
+            )? {
+                tx.put_ops(b.ops);
+                rec.revenue_change = Some(n);
+                tx.put(
+                    change_key(o, split_line_ref(line).unwrap_or_default().1, rec.n),
+                    &rec,
+                );
+            }
+        }
         tx.commit()?;
         let mut created = out.created.clone();
         created.extend(new_rows.iter().map(|s| s.id.clone()));
@@ -1182,8 +1219,10 @@ impl Engine {
             self.stage_swap_rollback(&mut tx, to, &rec.category, req.on)?;
         }
         if let Some(n) = rec.revenue_change {
+            let mut lines = vec![line];
+            lines.extend(rec.swap_to.as_deref());
             let mut b = Batch::default();
-            self.stage_revenue_rollback(line, Some(n), &mut b)?;
+            self.stage_revenue_rollback(&lines, Some(n), &mut b)?;
             tx.put_ops(b.ops);
         }
         rec.undone = true;

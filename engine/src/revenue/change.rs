@@ -539,7 +539,7 @@ impl Engine {
     /// fee of the opposite amount with the same rule and dates; fees it froze are unfrozen.
     pub fn revenue_rollback(&self, line: &str) -> Result<Vec<String>> {
         let mut b = Batch::default();
-        let refs = self.stage_revenue_rollback(line, None, &mut b)?;
+        let refs = self.stage_revenue_rollback(&[line], None, &mut b)?;
         if !b.ops.is_empty() {
             self.store.commit(b)?;
         }
@@ -550,20 +550,21 @@ impl Engine {
     /// (as [`Engine::stage_revenue_change`] numbered it), or the line's latest when `None`.
     pub fn stage_revenue_rollback(
         &self,
-        line: &str,
+        lines: &[&str],
         undone: Option<u32>,
         batch: &mut Batch,
     ) -> Result<Vec<String>> {
-        let Some((order, _)) = crate::engine::split_line_ref(line) else {
+        let Some((order, _)) = lines.first().and_then(|l| crate::engine::split_line_ref(l)) else {
             return Ok(Vec::new());
         };
         let Some(mut ag) = self.revenue_agreement(order)? else {
             return Ok(Vec::new());
         };
+        let of_lines = |f: &Fee| lines.contains(&f.line.as_str());
         let latest = undone.or_else(|| {
             ag.fees
                 .iter()
-                .filter(|f| f.line == line)
+                .filter(|f| of_lines(f))
                 .filter_map(|f| f.change.max(f.frozen_by))
                 .max()
         });
@@ -572,27 +573,29 @@ impl Engine {
         };
         ag.changes += 1;
         let cid = ag.changes;
-        let mut n = ag.fees.iter().filter(|f| f.line == line).count() as u32;
         let mut added = Vec::new();
-        for f in ag.fees.iter_mut().filter(|f| f.line == line) {
+        for f in ag.fees.iter_mut().filter(|f| of_lines(f)) {
             if f.frozen_by == Some(undone) {
                 f.frozen = None;
                 f.frozen_by = None;
             }
         }
-        for f in ag
-            .fees
-            .iter()
-            .filter(|f| f.line == line && f.change == Some(undone))
-        {
-            n += 1;
-            let mut o = f.clone();
-            o.fee_ref = format!("{line}#{n}");
-            o.amount = -f.amount;
-            o.transaction_price = -f.transaction_price;
-            o.origin = "amend".into();
-            o.change = Some(cid);
-            added.push(o);
+        for line in lines {
+            let mut n = ag.fees.iter().filter(|f| f.line == *line).count() as u32;
+            for f in ag
+                .fees
+                .iter()
+                .filter(|f| f.line == *line && f.change == Some(undone))
+            {
+                n += 1;
+                let mut o = f.clone();
+                o.fee_ref = format!("{line}#{n}");
+                o.amount = -f.amount;
+                o.transaction_price = -f.transaction_price;
+                o.origin = "amend".into();
+                o.change = Some(cid);
+                added.push(o);
+            }
         }
         let mut obligations: BTreeMap<String, Obligation> = BTreeMap::new();
         for f in &added {
@@ -616,5 +619,82 @@ impl Engine {
         ag.fees.extend(added);
         batch.put(keys::agreement(&ag.id), encode(&ag));
         Ok(refs)
+    }
+
+    /// 06 §7 swap: the incoming line's chains, created as in §4 steps 3–6 (policies, TP,
+    /// allocation, obligations; the callbacks included), appended to `current` — the outgoing
+    /// line's agreement as the same batch has it — with origin `amend` and agreement change
+    /// number `change` (that of the outgoing line's cut, so one rollback undoes both). `None`
+    /// when the order has no agreement.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn stage_revenue_swap_in(
+        &self,
+        current: Option<Agreement>,
+        order: &crate::model::Order,
+        line: &crate::model::OrderLine,
+        asset: &crate::engine::Asset,
+        schedules: &[crate::engine::Schedule],
+        on: NaiveDate,
+        change: Option<u32>,
+        batch: &mut Batch,
+    ) -> Result<Option<(u32, Vec<String>)>> {
+        let ag = match current {
+            Some(a) => Some(a),
+            None => self.revenue_agreement(&order.id)?,
+        };
+        let Some(mut ag) = ag else {
+            return Ok(None);
+        };
+        let Some(account) = self.account(&ag.account)? else {
+            return Ok(None);
+        };
+        let line_ref = format!("{}/{}", order.id, line.id);
+        let facts = super::agreement::LineFacts::of(line_ref, line, asset, schedules);
+        // Plan the line as an agreement of its own under a scratch id, then move its fees and
+        // new obligations into the real agreement.
+        let scratch_id = format!("{}~swap", order.id);
+        let mut scratch_order = order.clone();
+        scratch_order.id = scratch_id.clone();
+        scratch_order.lines = vec![line.clone()];
+        let mut scratch = Batch::default();
+        let planned = self.plan_agreement(&scratch_order, &account, &[facts], on, &mut scratch)?;
+        let cid = match change {
+            Some(n) => n,
+            None => {
+                ag.changes += 1;
+                ag.changes
+            }
+        };
+        let mut renamed: BTreeMap<String, String> = BTreeMap::new();
+        let mut next = ag.obligations.len();
+        for (k, v) in &scratch.ops {
+            let Some(v) = v else { continue };
+            if *k == keys::agreement(&scratch_id) {
+                continue;
+            }
+            let mut ob: Obligation = crate::engine::decode(k, v)?;
+            if ob.agreement == scratch_id {
+                next += 1;
+                let r = format!("{}#{next}", ag.id);
+                renamed.insert(ob.obligation_ref.clone(), r.clone());
+                ob.obligation_ref = r.clone();
+                ob.agreement = ag.id.clone();
+                ag.obligations.push(r);
+            }
+            batch.put(keys::obligation(&ob.obligation_ref), encode(&ob));
+        }
+        let mut refs = Vec::new();
+        for mut f in planned.fees {
+            f.obligation = f.obligation.map(|r| renamed.get(&r).cloned().unwrap_or(r));
+            f.origin = "amend".into();
+            f.change = Some(cid);
+            refs.push(f.fee_ref.clone());
+            ag.fees.push(f);
+        }
+        ag.lines.extend(planned.lines);
+        ag.start = ag.start.min(planned.start);
+        ag.end = ag.end.max(planned.end);
+        batch.put(keys::agreement(&ag.id), encode(&ag));
+        Ok(Some((cid, refs)))
     }
 }
