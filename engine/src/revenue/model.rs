@@ -440,6 +440,47 @@ pub struct Agreement {
     pub changes: u32,
 }
 
+/// The fields of a stored [`Agreement`] that decide its eligibility for a period (06 §8),
+/// decoded without its lines, fees' inputs and adjustments: the period close reads every
+/// agreement of its entity, and only those past their last month need the whole record.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AgreementHead {
+    /// Id.
+    pub id: String,
+    /// Legal entity.
+    pub legal_entity: String,
+    /// Start.
+    pub start: NaiveDate,
+    /// End.
+    pub end: NaiveDate,
+    /// Ready-for-revenue date.
+    pub ready_for_revenue_date: NaiveDate,
+    /// Status.
+    pub status: AgreementStatus,
+    /// Recognition on.
+    pub revrec_active: bool,
+    /// The fees' horizons' inputs.
+    pub fees: Vec<FeeHead>,
+}
+
+/// A fee's end and milestone dates (its horizon, [`super::calc::horizon`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeeHead {
+    /// End.
+    pub end: NaiveDate,
+    /// Milestones.
+    pub milestones: Vec<FeeMilestoneDates>,
+}
+
+/// A milestone's dates.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeeMilestoneDates {
+    /// Planned date.
+    pub expected: Option<NaiveDate>,
+    /// Completion date.
+    pub actual: Option<NaiveDate>,
+}
+
 /// The summary of one agreement for one generated period (06 §10); its existence is the
 /// actuals marker, and it carries the period's actual rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -346,7 +346,8 @@ impl Engine {
             return Ok(Some("not_started"));
         }
         if self
-            .get::<Summary>(&keys::summary(&ag.id, &period_name(p)))?
+            .store
+            .get(&keys::summary(&ag.id, &period_name(p)))?
             .is_some()
         {
             return Ok(Some("already_generated"));
@@ -368,6 +369,41 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+
+    /// [`Engine::actual_skip_reason`] as far as the head decides it: `Some(true)` when the
+    /// agreement is skipped for `p` (draft, inactive, not started, already generated),
+    /// `Some(false)` when it is eligible within its term, `None` past its last month (only the
+    /// whole record tells whether a catch-up is outstanding).
+    fn head_skips(&self, head: &AgreementHead, p: MonthIndex) -> Result<Option<bool>> {
+        if head.status == AgreementStatus::Draft
+            || !head.revrec_active
+            || month_index(head.start.max(head.ready_for_revenue_date)) > p
+        {
+            return Ok(Some(true));
+        }
+        if self
+            .store
+            .get(&keys::summary(&head.id, &period_name(p)))?
+            .is_some()
+        {
+            return Ok(Some(true));
+        }
+        let last = head
+            .fees
+            .iter()
+            .map(|f| {
+                f.milestones
+                    .iter()
+                    .flat_map(|m| [m.expected, m.actual])
+                    .flatten()
+                    .map(month_index)
+                    .fold(month_index(f.end), MonthIndex::max)
+            })
+            .chain([month_index(head.end)])
+            .max()
+            .unwrap_or(p);
+        Ok((p <= last).then_some(false))
     }
 
     fn open_period_of(&self, ag: &Agreement) -> Result<MonthIndex> {
@@ -479,9 +515,21 @@ impl Engine {
         let mut per = self.revenue_period(le)?;
         let p = month_index(per.current);
         let mut eligible = Vec::new();
-        for ag in self.entity_agreements(le)? {
-            if self.actual_skip_reason(&ag, p)?.is_none() {
-                eligible.push(ag.id);
+        for (k, v) in self.store.scan(&keys::agreements())? {
+            let head: AgreementHead = crate::engine::decode(&k, &v)?;
+            if head.legal_entity != le {
+                continue;
+            }
+            match self.head_skips(&head, p)? {
+                Some(true) => {}
+                Some(false) => eligible.push(head.id),
+                None => {
+                    // Past its last month: only the whole record tells.
+                    let ag: Agreement = crate::engine::decode(&k, &v)?;
+                    if self.actual_skip_reason(&ag, p)?.is_none() {
+                        eligible.push(ag.id);
+                    }
+                }
             }
         }
         if !eligible.is_empty() {
