@@ -2,8 +2,11 @@
 //! ⌈N / 10⌉ accounts, then the A/R aging (05 §5) over the same book, each measured on the
 //! in-memory store and on sled (durable commits) in the same run. Each account has one line of
 //! 12 monthly schedules of 100.00, billed by two auto-approved runs (two invoices of 600.00,
-//! due on receipt); it then pays 10 × 100.00, each payment one atomic commit applied oldest due first.
-//! Only the payments and the aging are timed.
+//! due on receipt); it then pays 10 × 100.00, applied oldest due first. The payments go in two
+//! ways: one `payment` call each (one atomic, durable commit per payment, as an interactive host
+//! sends them), and one `payment_run` (a lockbox file: each payment still all-or-nothing, one
+//! durable commit per `batch_size` payments). The book is built once in memory (timed
+//! separately) and copied into each measured store; only the payments and the aging are timed.
 
 use chrono::NaiveDate;
 use reckon_engine::model::{Account, Order};
@@ -71,20 +74,23 @@ fn book(engine: &Engine, accounts: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// (payments seconds, aging seconds, the aging total) on a fresh book in `store`.
-fn measure(store: Arc<dyn Store>, n: usize) -> Result<(f64, f64, Decimal), String> {
-    let engine = Engine::new(store, rules()?);
+/// Timings of one arm: payments seconds, and (after a payment run) aging seconds and total.
+struct Arm {
+    pay: f64,
+    aging: Option<(f64, Decimal)>,
+}
+
+/// The payment requests in the order they are sent: every account's k-th payment, then the
+/// (k + 1)-th, so each payment finds the account's invoices as the previous one left them.
+fn requests(n: usize, on: NaiveDate) -> Vec<PaymentRequest> {
     let accounts = n.div_ceil(PER_ACCOUNT);
-    book(&engine, accounts)?;
-    let on = date(2027, 1, 15)?;
-    let t0 = Instant::now();
-    let mut done = 0;
+    let mut out = Vec::with_capacity(n);
     'all: for k in 0..PER_ACCOUNT {
         for i in 0..accounts {
-            if done == n {
+            if out.len() == n {
                 break 'all;
             }
-            let req = PaymentRequest {
+            out.push(PaymentRequest {
                 account: format!("A{i:06}"),
                 amount: Decimal::new(10_000, 2),
                 currency: None,
@@ -92,21 +98,55 @@ fn measure(store: Arc<dyn Store>, n: usize) -> Result<(f64, f64, Decimal), Strin
                 method: Some("bench".into()),
                 external_id: Some(format!("P{k}")),
                 apply: Some(ApplyMode::Auto),
-            };
-            engine.payment(&req, on).map_err(|e| e.to_string())?;
-            done += 1;
+            });
+        }
+    }
+    out
+}
+
+/// The payments of `reqs` into a copy of `book` in `store`, one call each or as one run; the
+/// aging of the book afterwards when `age` is set.
+fn measure(
+    store: Arc<dyn Store>,
+    book: &[(Vec<u8>, Vec<u8>)],
+    reqs: &[PaymentRequest],
+    as_run: bool,
+    age: bool,
+) -> Result<Arm, String> {
+    for chunk in book.chunks(50_000) {
+        let mut b = reckon_engine::store::Batch::default();
+        for (k, v) in chunk {
+            b.put(k.clone(), v.clone());
+        }
+        store.commit(b).map_err(|e| e.to_string())?;
+    }
+    let engine = Engine::new(store, rules()?);
+    let on = date(2027, 1, 15)?;
+    let t0 = Instant::now();
+    if as_run {
+        for r in engine.payment_run(reqs, on).map_err(|e| e.to_string())? {
+            r.map_err(|e| e.to_string())?;
+        }
+    } else {
+        for r in reqs {
+            engine.payment(r, on).map_err(|e| e.to_string())?;
         }
     }
     let pay = t0.elapsed().as_secs_f64();
-    let ids: Vec<String> = (0..accounts).map(|i| format!("A{i:06}")).collect();
-    let set = engine.aging_buckets(None).map_err(|e| e.to_string())?;
-    let t1 = Instant::now();
-    let aging = engine
-        .aging(&ids, "USD", date(2027, 3, 31)?, &set, false)
-        .map_err(|e| e.to_string())?;
-    let age = t1.elapsed().as_secs_f64();
-    let total = aging.rows.last().map(|r| r.total).unwrap_or_default();
-    Ok((pay, age, total))
+    let aging = if age {
+        let accounts = reqs.len().div_ceil(PER_ACCOUNT);
+        let ids: Vec<String> = (0..accounts).map(|i| format!("A{i:06}")).collect();
+        let set = engine.aging_buckets(None).map_err(|e| e.to_string())?;
+        let t1 = Instant::now();
+        let aging = engine
+            .aging(&ids, "USD", date(2027, 3, 31)?, &set, false)
+            .map_err(|e| e.to_string())?;
+        let total = aging.rows.last().map(|r| r.total).unwrap_or_default();
+        Some((t1.elapsed().as_secs_f64(), total))
+    } else {
+        None
+    };
+    Ok(Arm { pay, aging })
 }
 
 /// Run the benchmark with `n` payments in memory and on sled.
@@ -117,37 +157,91 @@ pub fn run(n: usize) -> String {
         out,
         "{n} payments auto-applied over {accounts} accounts (two open invoices of 600.00 each), then the aging of the book:"
     );
-    let tmp = std::env::temp_dir().join(format!("reckon-bench-payments-{}", std::process::id()));
-    let mem = measure(Arc::new(MemStore::new()), n);
-    let sled = SledStore::open(&tmp)
-        .map_err(|e| e.to_string())
-        .and_then(|s| measure(Arc::new(s), n));
-    let _ = std::fs::remove_dir_all(&tmp);
-    for (label, r) in [
-        ("in-memory store", &mem),
-        ("sled store (durable commits)", &sled),
-    ] {
+    let built = (|| -> Result<(Vec<(Vec<u8>, Vec<u8>)>, f64), String> {
+        let t = Instant::now();
+        let scratch = Arc::new(MemStore::new());
+        book(&Engine::new(scratch.clone(), rules()?), accounts)?;
+        let entries = scratch.scan(b"").map_err(|e| e.to_string())?;
+        Ok((entries, t.elapsed().as_secs_f64()))
+    })();
+    let (entries, setup) = match built {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(out, "  book set-up failed: {e}");
+            return out;
+        }
+    };
+    let _ = writeln!(
+        out,
+        "  book set-up (in memory, not timed below): {accounts} accounts, {} records in {setup:.1} s",
+        entries.len()
+    );
+    let reqs = match date(2027, 1, 15) {
+        Ok(on) => requests(n, on),
+        Err(e) => {
+            let _ = writeln!(out, "  {e}");
+            return out;
+        }
+    };
+    let sled = |tag: &str, as_run: bool| {
+        let dir = std::env::temp_dir().join(format!(
+            "reckon-bench-payments-{}-{tag}",
+            std::process::id()
+        ));
+        let r = SledStore::open(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|s| measure(Arc::new(s), &entries, &reqs, as_run, as_run));
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    };
+    let arms = [
+        (
+            "in-memory, one call per payment",
+            measure(Arc::new(MemStore::new()), &entries, &reqs, false, false),
+        ),
+        (
+            "sled, one durable commit per payment",
+            sled("single", false),
+        ),
+        (
+            "in-memory, payment run",
+            measure(Arc::new(MemStore::new()), &entries, &reqs, true, true),
+        ),
+        ("sled, payment run (one flush per 500)", sled("run", true)),
+    ];
+    for (label, r) in &arms {
         match r {
-            Ok((p, a, total)) => {
-                let _ = writeln!(
-                    out,
-                    "  {label:<30} {n:>8} payments in {p:>8.3} s = {:>9.0} payments/s; aging of {accounts} accounts in {a:>7.3} s = {:>9.0} accounts/s (open A/R {total})",
-                    n as f64 / p,
-                    accounts as f64 / a
+            Ok(a) => {
+                let mut line = format!(
+                    "  {label:<40} {n:>8} payments in {:>8.3} s = {:>9.0} payments/s",
+                    a.pay,
+                    n as f64 / a.pay
                 );
+                if let Some((t, total)) = &a.aging {
+                    let _ = write!(
+                        line,
+                        "; aging of {accounts} accounts in {t:>7.3} s = {:>9.0} accounts/s (open A/R {total})",
+                        accounts as f64 / t
+                    );
+                }
+                let _ = writeln!(out, "{line}");
             }
             Err(e) => {
-                let _ = writeln!(out, "  {label:<30} failed: {e}");
+                let _ = writeln!(out, "  {label:<40} failed: {e}");
             }
         }
     }
-    if let (Ok(m), Ok(s)) = (mem, sled) {
+    if let [(_, Ok(m1)), (_, Ok(s1)), (_, Ok(m2)), (_, Ok(s2))] = &arms {
         let _ = writeln!(
             out,
-            "  ratio sled / in-memory: payments {:.2}×, aging {:.2}×",
-            s.0 / m.0,
-            s.1 / m.1
+            "  ratio sled / in-memory: one call per payment {:.2}×, payment run {:.2}×; on sled the run is {:.2}× faster than single calls",
+            s1.pay / m1.pay,
+            s2.pay / m2.pay,
+            s1.pay / s2.pay
         );
+        if let (Some((ma, _)), Some((sa, _))) = (m2.aging, s2.aging) {
+            let _ = writeln!(out, "  ratio sled / in-memory: aging {:.2}×", sa / ma);
+        }
     }
     out
 }

@@ -461,6 +461,70 @@ impl Engine {
     /// 05 §2.1: record a payment and apply it. The same `external_id` with the same fields
     /// returns the stored payment and changes nothing; with other fields it is refused.
     pub fn payment(&self, req: &PaymentRequest, on: NaiveDate) -> Result<Payment> {
+        self.receivables(|e, tx| e.stage_payment(tx, req, on))
+    }
+
+    /// A payment run (a lockbox or bank file, 05 §2.1): each request is recorded and applied as
+    /// [`Engine::payment`] does, all-or-nothing on its own (a refused one writes nothing and is
+    /// returned as its error, the others go on), and the run's payments reach the store in
+    /// groups of `system.batch_size`, one durable commit per group, in request order. Later
+    /// requests see earlier ones (the same account's open invoices, its external ids).
+    ///
+    /// # Errors
+    /// A store failure (nothing of the failing group is written); refusals are per request.
+    pub fn payment_run(
+        &self,
+        reqs: &[PaymentRequest],
+        on: NaiveDate,
+    ) -> Result<Vec<Result<Payment>>> {
+        let group = self.rules.system.batch_size.unwrap_or(500).max(1) as usize;
+        self.payment_run_in_groups(reqs, on, group)
+    }
+
+    /// [`Engine::payment_run`] with `group` payments per durable commit.
+    ///
+    /// # Errors
+    /// As [`Engine::payment_run`].
+    pub fn payment_run_in_groups(
+        &self,
+        reqs: &[PaymentRequest],
+        on: NaiveDate,
+        group: usize,
+    ) -> Result<Vec<Result<Payment>>> {
+        let group = group.max(1);
+        let _guard = self
+            .billing_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut out = Vec::with_capacity(reqs.len());
+        for chunk in reqs.chunks(group) {
+            let mut tx = Tx::new(self.store.as_ref());
+            for req in chunk {
+                tx.savepoint();
+                match self.stage_payment(&mut tx, req, on) {
+                    Ok(p) => {
+                        tx.release();
+                        out.push(Ok(p));
+                    }
+                    Err(e @ EngineError::Refused { .. }) => {
+                        tx.rollback();
+                        out.push(Err(e));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(out)
+    }
+
+    /// [`Engine::payment`]'s writes, staged in `tx`.
+    fn stage_payment(
+        &self,
+        tx: &mut Tx<'_>,
+        req: &PaymentRequest,
+        on: NaiveDate,
+    ) -> Result<Payment> {
         let record = format!("payment of {}", req.account);
         let account = self.known_account(&req.account, &record)?;
         positive(req.amount, &record)?;
@@ -477,72 +541,69 @@ impl Engine {
             None if self.auto_apply_of(&account.id)? => ApplyMode::Auto,
             None => ApplyMode::None,
         };
-        self.receivables(|e, tx| {
-            if let Some(id) = &req.external_id {
-                if let Some(seq) = tx.get::<u32>(&external_key(&account.id, id))? {
-                    let prev: Payment =
-                        tx.get(&payment_key(&account.id, seq))?.ok_or_else(|| {
-                            refused(
-                                Code::InvalidRecord,
-                                &record,
-                                "external_id",
-                                "index without payment",
-                            )
-                        })?;
-                    if prev.amount == req.amount && prev.on == req.on && prev.method == req.method {
-                        return Ok(prev);
-                    }
-                    return Err(refused(
-                        Code::PaymentExistsWithDifferentParameters,
-                        &prev.reference(),
+        if let Some(id) = &req.external_id {
+            if let Some(seq) = tx.get::<u32>(&external_key(&account.id, id))? {
+                let prev: Payment = tx.get(&payment_key(&account.id, seq))?.ok_or_else(|| {
+                    refused(
+                        Code::InvalidRecord,
+                        &record,
                         "external_id",
-                        format!("`{id}` is already {} with other fields", prev.reference()),
-                    ));
+                        "index without payment",
+                    )
+                })?;
+                if prev.amount == req.amount && prev.on == req.on && prev.method == req.method {
+                    return Ok(prev);
+                }
+                return Err(refused(
+                    Code::PaymentExistsWithDifferentParameters,
+                    &prev.reference(),
+                    "external_id",
+                    format!("`{id}` is already {} with other fields", prev.reference()),
+                ));
+            }
+        }
+        let seq = tx.get::<u32>(&payment_count_key(&account.id))?.unwrap_or(0) + 1;
+        tx.put(payment_count_key(&account.id), &seq);
+        let p = Payment {
+            seq,
+            external_id: req.external_id.clone(),
+            account: account.id.clone(),
+            currency: account.currency.clone(),
+            amount: req.amount,
+            on: req.on,
+            method: req.method.clone(),
+            applied: Decimal::ZERO,
+            refunded: Decimal::ZERO,
+        };
+        if let Some(id) = &req.external_id {
+            tx.put(external_key(&account.id, id), &seq);
+        }
+        let r = p.reference();
+        stage(
+            tx,
+            Draft::new("payment")
+                .post("cash", Side::Debit, p.amount, &r)
+                .post("customer_credit", Side::Credit, p.amount, &r),
+            Parties::new(&p.account, &p.currency, p.amount, on)
+                .effective(p.on)
+                .source(&r),
+        )?;
+        tx.put(payment_key(&p.account, seq), &p);
+        let mut src = Source::Payment(p);
+        match mode {
+            ApplyMode::None => {}
+            ApplyMode::Auto => self.auto_apply_source(tx, &mut src, on)?,
+            ApplyMode::List(items) => {
+                for (inv, amount) in items {
+                    let mut invoice = load_invoice(tx, &inv)?;
+                    self.apply_in(tx, &mut src, &mut invoice, amount, on, None)?;
                 }
             }
-            let seq = tx.get::<u32>(&payment_count_key(&account.id))?.unwrap_or(0) + 1;
-            tx.put(payment_count_key(&account.id), &seq);
-            let p = Payment {
-                seq,
-                external_id: req.external_id.clone(),
-                account: account.id.clone(),
-                currency: account.currency.clone(),
-                amount: req.amount,
-                on: req.on,
-                method: req.method.clone(),
-                applied: Decimal::ZERO,
-                refunded: Decimal::ZERO,
-            };
-            if let Some(id) = &req.external_id {
-                tx.put(external_key(&account.id, id), &seq);
-            }
-            let r = p.reference();
-            stage(
-                tx,
-                Draft::new("payment")
-                    .post("cash", Side::Debit, p.amount, &r)
-                    .post("customer_credit", Side::Credit, p.amount, &r),
-                Parties::new(&p.account, &p.currency, p.amount, on)
-                    .effective(p.on)
-                    .source(&r),
-            )?;
-            tx.put(payment_key(&p.account, seq), &p);
-            let mut src = Source::Payment(p);
-            match mode {
-                ApplyMode::None => {}
-                ApplyMode::Auto => e.auto_apply_source(tx, &mut src, on)?,
-                ApplyMode::List(items) => {
-                    for (inv, amount) in items {
-                        let mut invoice = load_invoice(tx, &inv)?;
-                        e.apply_in(tx, &mut src, &mut invoice, amount, on, None)?;
-                    }
-                }
-            }
-            match src {
-                Source::Payment(p) => Ok(p),
-                Source::Memo(_) => unreachable!("a payment source"),
-            }
-        })
+        }
+        match src {
+            Source::Payment(p) => Ok(p),
+            Source::Memo(_) => unreachable!("a payment source"),
+        }
     }
 
     /// 05 §2.3 `apply: {source, invoice, amount, on}`.

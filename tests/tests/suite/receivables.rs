@@ -16,7 +16,7 @@ use reckon_engine::model::Account;
 use reckon_engine::receivables::payments::{ApplyMode, PaymentRequest};
 use reckon_engine::receivables::wallets::WalletAction;
 use reckon_engine::rules::RuleLoader;
-use reckon_engine::store::MemStore;
+use reckon_engine::store::{MemStore, Store};
 use reckon_engine::Engine;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -372,4 +372,136 @@ fn the_ledger_balances_and_rebuilds_every_balance_over_random_operations() {
         }
     }
     assert!(posted > 0, "the workload posted nothing");
+}
+
+/// A book of `accounts` accounts with two approved ad-hoc invoices each (100.00 and 50.00 +
+/// 8.875 % tax), on a fresh in-memory store.
+fn payment_book(accounts: usize) -> (Engine, Arc<MemStore>) {
+    let mut l = RuleLoader::new();
+    l.add_text("ar-payment-run.yaml", RULES);
+    let store = Arc::new(MemStore::new());
+    let engine = Engine::new(store.clone(), l.finish().expect("rules"));
+    let on = NaiveDate::from_ymd_opt(2016, 1, 1).expect("date");
+    for i in 0..accounts {
+        let acct: Account = serde_yaml::from_str(&format!(
+            "{{id: {}, currency: USD, locations: [{{id: HQ, country: US}}]}}",
+            account(i)
+        ))
+        .expect("account");
+        engine.upsert_account(acct).expect("upsert");
+        for amount in ["100.00", "50.00"] {
+            let doc = engine
+                .adhoc_invoice(
+                    &AdhocRequest {
+                        account: account(i),
+                        location: Some("HQ".into()),
+                        invoice_date: Some(on),
+                        lines: vec![AdhocLine {
+                            product: "FEE".into(),
+                            amount: Some(amount.parse().expect("amount")),
+                            ..Default::default()
+                        }],
+                        approve: true,
+                        ..Default::default()
+                    },
+                    on,
+                )
+                .expect("ad-hoc invoice");
+            assert_eq!(doc.status, DocStatus::Approved);
+        }
+    }
+    (engine, store)
+}
+
+#[test]
+fn a_payment_run_writes_what_single_payments_write() {
+    // Requests over 30 accounts, several per account (auto-applied oldest due first, an
+    // overpayment, a repeated external id, a different one with the same id), and refused ones
+    // in between: an unknown account, a negative amount, another currency. The run (groups of
+    // `batch_size`, default 500, so all in one group here; and again with groups of 7) must leave
+    // the store byte for byte as the same requests sent one by one, and return the same results.
+    let on = NaiveDate::from_ymd_opt(2016, 1, 20).expect("date");
+    let mut reqs = Vec::new();
+    for k in 0..4 {
+        for i in 0..30 {
+            let amount = Decimal::new(2_500 + 1_337 * ((i * 7 + k * 3) % 11) as i64, 2);
+            reqs.push(PaymentRequest {
+                account: account(i),
+                amount,
+                currency: None,
+                on,
+                method: Some("lockbox".into()),
+                external_id: Some(format!("LB-{i}-{}", k.min(2))),
+                apply: Some(ApplyMode::Auto),
+            });
+        }
+        reqs.push(PaymentRequest {
+            account: "NOBODY".into(),
+            amount: Decimal::ONE,
+            currency: None,
+            on,
+            method: None,
+            external_id: None,
+            apply: None,
+        });
+        reqs.push(PaymentRequest {
+            account: account(k),
+            amount: Decimal::new(-100, 2),
+            currency: None,
+            on,
+            method: None,
+            external_id: None,
+            apply: None,
+        });
+        reqs.push(PaymentRequest {
+            account: account(k),
+            amount: Decimal::ONE,
+            currency: Some("EUR".into()),
+            on,
+            method: None,
+            external_id: None,
+            apply: None,
+        });
+    }
+    let (single, single_store) = payment_book(30);
+    let one_by_one: Vec<Result<String, String>> = reqs
+        .iter()
+        .map(|r| {
+            single
+                .payment(r, on)
+                .map(|p| format!("{} {} {}", p.reference(), p.applied, p.unapplied()))
+                .map_err(|e| e.code().to_string())
+        })
+        .collect();
+    let refused = one_by_one.iter().filter(|r| r.is_err()).count();
+    // 4 × 3 refusals, plus k = 3 repeating k = 2's external ids with other amounts.
+    assert!(
+        refused >= 12,
+        "the workload must include refusals: {refused}"
+    );
+    let expected = single_store.scan(b"").expect("scan");
+    for group in [None, Some(7)] {
+        let (run, run_store) = payment_book(30);
+        let results: Vec<Result<String, String>> = match group {
+            None => run.payment_run(&reqs, on),
+            Some(g) => run.payment_run_in_groups(&reqs, on, g),
+        }
+        .expect("payment run")
+        .into_iter()
+        .map(|r| {
+            r.map(|p| format!("{} {} {}", p.reference(), p.applied, p.unapplied()))
+                .map_err(|e| e.code().to_string())
+        })
+        .collect();
+        assert_eq!(results, one_by_one, "groups {group:?}: results differ");
+        let got = run_store.scan(b"").expect("scan");
+        assert_eq!(got.len(), expected.len(), "groups {group:?}: record count");
+        for ((gk, gv), (ek, ev)) in got.iter().zip(&expected) {
+            assert_eq!(
+                (String::from_utf8_lossy(gk), String::from_utf8_lossy(gv)),
+                (String::from_utf8_lossy(ek), String::from_utf8_lossy(ev)),
+                "groups {group:?}"
+            );
+        }
+    }
 }
