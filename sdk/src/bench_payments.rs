@@ -74,6 +74,9 @@ fn book(engine: &Engine, accounts: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// A store's records in key order.
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Timings of one arm: payments seconds, and (after a payment run) aging seconds and total.
 struct Arm {
     pay: f64,
@@ -157,7 +160,7 @@ pub fn run(n: usize) -> String {
         out,
         "{n} payments auto-applied over {accounts} accounts (two open invoices of 600.00 each), then the aging of the book:"
     );
-    let built = (|| -> Result<(Vec<(Vec<u8>, Vec<u8>)>, f64), String> {
+    let built = (|| -> Result<(Records, f64), String> {
         let t = Instant::now();
         let scratch = Arc::new(MemStore::new());
         book(&Engine::new(scratch.clone(), rules()?), accounts)?;
