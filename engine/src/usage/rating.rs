@@ -174,9 +174,13 @@ pub fn parse_ref(r: &str) -> Option<u64> {
     r.strip_prefix("usage#")?.parse().ok()
 }
 
-/// True for a usage row of a line (not its `minimum_fee` companion).
+/// True for a usage row of a line: one with a usage schedule (not a `minimum_fee` companion,
+/// not a credit or other negative row of a change).
 pub fn is_usage_row(s: &Schedule) -> bool {
-    s.kind != "minimum_fee"
+    matches!(
+        s.kind.as_str(),
+        "original" | "pre_change" | "rebill" | "replacement" | "extension" | "cancelled_portion"
+    )
 }
 
 fn live(s: &Schedule) -> bool {
