@@ -611,6 +611,7 @@ impl Engine {
                         inputs: c.inputs.clone(),
                         quantity: c.quantity,
                         tiers: c.tiers.clone(),
+                        ..Default::default()
                     },
                 );
                 for n in &c.inputs {

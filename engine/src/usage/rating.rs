@@ -123,6 +123,20 @@ pub struct RowUsage {
     /// The tier table name this row rates with (`None`: the product's).
     #[serde(default)]
     pub tiers: Option<String>,
+    /// How many leading `inputs` are already priced, in (usage_date, ref) order, ending at
+    /// `priced_last` with cumulative quantity `priced_quantity` and G = `priced_amount`: inputs
+    /// attached after them that sort after `priced_last` are priced without re-reading the rest.
+    #[serde(default)]
+    pub priced: usize,
+    /// (usage_date, ref) of the last priced input.
+    #[serde(default)]
+    pub priced_last: Option<(NaiveDate, u64)>,
+    /// Cumulative quantity of the priced inputs.
+    #[serde(default)]
+    pub priced_quantity: Decimal,
+    /// G of the priced inputs.
+    #[serde(default)]
+    pub priced_amount: Decimal,
 }
 
 /// A usage schedule as 03 §D shows it.
@@ -496,6 +510,7 @@ impl Engine {
             let mut u = tx.get::<RowUsage>(&row_key(line, seq))?.unwrap_or_default();
             u.inputs.retain(|x| *x != i.seq);
             u.quantity -= i.quantity;
+            u.priced = 0;
             tx.put(row_key(line, seq), &u);
             i.status = InputStatus::Loaded;
             i.rated_amount = None;
@@ -562,28 +577,56 @@ impl Engine {
         let Some(settings) = self.usage_settings(&asset) else {
             return Ok(());
         };
-        let u = tx.get::<RowUsage>(&row_key(line, seq))?.unwrap_or_default();
-        let mut inputs = Vec::with_capacity(u.inputs.len());
-        for n in &u.inputs {
+        let mut u = tx.get::<RowUsage>(&row_key(line, seq))?.unwrap_or_default();
+        let table = self.row_table(&settings, &u);
+        let (scale, mode) = (asset.terms.scale, asset.terms.rounding);
+        // The inputs attached since the last pricing.
+        let mut fresh = Vec::new();
+        for n in u.inputs.iter().skip(u.priced.min(u.inputs.len())) {
             if let Some(i) = tx.get::<UsageInput>(&input_key(*n))? {
-                inputs.push(i);
+                fresh.push(i);
             }
         }
-        inputs.sort_by_key(|i| (i.usage_date, i.seq));
-        let table = self.row_table(&settings, &u);
-        let qs: Vec<Decimal> = inputs.iter().map(|i| i.quantity).collect();
-        let (parts, total) = table.marginal(
-            &qs,
-            settings.included,
-            asset.terms.scale,
-            asset.terms.rounding,
-        );
-        for (mut i, a) in inputs.into_iter().zip(parts) {
+        fresh.sort_by_key(|i| (i.usage_date, i.seq));
+        let appended = u.priced > 0
+            && u.priced <= u.inputs.len()
+            && fresh
+                .first()
+                .is_none_or(|i| u.priced_last.is_none_or(|l| (i.usage_date, i.seq) > l));
+        let (mut inputs, base_q, base_g) = if appended {
+            (fresh, u.priced_quantity, u.priced_amount)
+        } else {
+            let mut all = Vec::with_capacity(u.inputs.len());
+            for n in &u.inputs {
+                if let Some(i) = tx.get::<UsageInput>(&input_key(*n))? {
+                    all.push(i);
+                }
+            }
+            all.sort_by_key(|i| (i.usage_date, i.seq));
+            (all, Decimal::ZERO, Decimal::ZERO)
+        };
+        let mut cum = base_q;
+        let mut prev = base_g;
+        for i in inputs.iter_mut() {
+            cum += i.quantity;
+            let g = table.g(cum, settings.included, scale, mode);
+            let a = g - prev;
+            prev = g;
             if i.rated_amount != Some(a) {
                 i.rated_amount = Some(a);
-                tx.put(input_key(i.seq), &i);
+                tx.put(input_key(i.seq), &*i);
             }
         }
+        let total = prev;
+        if let Some(last) = inputs.last() {
+            u.priced_last = Some((last.usage_date, last.seq));
+        } else if !appended {
+            u.priced_last = None;
+        }
+        u.priced = u.inputs.len();
+        u.priced_quantity = cum;
+        u.priced_amount = total;
+        tx.put(row_key(line, seq), &u);
         row.amount = total;
         row.quantity = u.quantity;
         tx.put(schedule_key(o, l, seq), &row);
