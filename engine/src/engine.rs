@@ -719,16 +719,21 @@ impl Engine {
             }
         };
         let periods = if line.segments.is_empty() {
-            let price = self.price(
-                &line_ref,
-                product,
-                line,
-                &terms,
-                line.net_price,
-                line.list_price,
-                line.quantity,
-                line.discount_percent,
-            )?;
+            // Usage rows are 0 until rated (02 §1.5); a usage product's price may be its tiers.
+            let price = if frequency == BillingFrequency::Usage {
+                Ok(Price::Rate(Decimal::ZERO))
+            } else {
+                self.price(
+                    &line_ref,
+                    product,
+                    line,
+                    &terms,
+                    line.net_price,
+                    line.list_price,
+                    line.quantity,
+                    line.discount_percent,
+                )
+            }?;
             asset.price = price;
             match frequency {
                 BillingFrequency::OneTime => {
@@ -770,6 +775,8 @@ impl Engine {
                 change: Default::default(),
             })
             .collect();
+        // 03 B.3: a usage line with a minimum commitment gets its minimum_fee rows.
+        let schedules = crate::usage::rating::with_minimum_fees(product, &asset, schedules);
         asset.generated = schedules.len() as u32;
         Ok((asset, schedules))
     }

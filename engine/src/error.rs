@@ -285,6 +285,22 @@ pub enum Code {
     RollbackNotRestorable,
     /// A swap's quantity is not in (0, quantity] (03 A.7).
     SwapQuantity,
+    /// A usage input with a quantity below 0 (03 B.2).
+    NegativeQuantity,
+    /// A named usage input is not `loaded` (03 B.2 rate).
+    NotLoaded,
+    /// Unrate of an input that is not `rated` (03 B.2).
+    NotRated,
+    /// Retry of an input that is not in `error` (03 B.2).
+    NotInError,
+    /// Usage into or out of a row on an invoice (03 B.2, F.20).
+    UsagePeriodClosed,
+    /// A `usage#n` that was never loaded.
+    UnknownUsageInput,
+    /// An amend names new tiers on a product without `usage_tiers_modifiable` (03 A.7).
+    TiersNotModifiable,
+    /// An amend names a `usage_tiers` document that does not exist (03 A.7).
+    UnknownUsageTiers,
 }
 
 impl Code {
@@ -292,6 +308,14 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Code::UnknownProduct => "unknown_product",
+            Code::NegativeQuantity => "negative_quantity",
+            Code::NotLoaded => "not_loaded",
+            Code::NotRated => "not_rated",
+            Code::NotInError => "not_in_error",
+            Code::UsagePeriodClosed => "usage_period_closed",
+            Code::UnknownUsageInput => "unknown_usage_input",
+            Code::TiersNotModifiable => "tiers_not_modifiable",
+            Code::UnknownUsageTiers => "unknown_usage_tiers",
             Code::UnknownPreference => "unknown_preference",
             Code::PreferenceOverrideNotAllowed => "preference_override_not_allowed",
             Code::UnknownPaymentTerm => "unknown_payment_term",

@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod schema;
 pub mod schema_tables;
 pub mod store;
+pub mod usage;
 pub mod validate;
 pub mod yaml;
 

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 mod invoicing;
 mod revenue;
+mod usage;
 
 /// One rule error: `file:line:col: code: path: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,6 +381,11 @@ impl RuleLoader {
             .filter(|r| revenue::CHECKED.contains(&r.0))
             .cloned()
             .collect();
+        let usage_rows: Vec<invoicing::Row> = valid_rows
+            .iter()
+            .filter(|r| usage::CHECKED.contains(&r.0))
+            .cloned()
+            .collect();
         // Typed rows.
         let mut pos_of: BTreeMap<(&str, String), (String, Node)> = BTreeMap::new();
         for (doc, file, node, path) in valid_rows {
@@ -450,6 +456,8 @@ impl RuleLoader {
                 .as_ref()
                 .map(|(f, n)| (f.as_str(), n)),
         ));
+        // The usage tier tables (03 B.1).
+        self.errors.extend(usage::check(&usage_rows));
         let (templates, template_errors) = invoicing::templates(&invoicing_rows);
         set.templates = templates;
         self.errors.extend(template_errors);

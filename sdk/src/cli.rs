@@ -141,6 +141,10 @@ enum Command {
         /// N / 10 accounts' invoices, then the aging of the book.
         #[arg(long)]
         payments: Option<usize>,
+        /// Run the usage-rating benchmark (03 B) instead: this many usage inputs loaded and
+        /// rated in batches.
+        #[arg(long)]
+        usage: Option<usize>,
     },
 }
 
@@ -411,6 +415,10 @@ fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             payments: Some(n), ..
         } => {
             write!(out, "{}", crate::bench_payments::run(n))?;
+            Ok(0)
+        }
+        Command::Bench { usage: Some(n), .. } => {
+            write!(out, "{}", crate::bench_usage::run(n))?;
             Ok(0)
         }
         Command::Bench {

@@ -23,6 +23,7 @@ pub mod bench_invoices;
 pub mod bench_payments;
 pub mod bench_plugins;
 pub mod bench_revenue;
+pub mod bench_usage;
 pub mod cli;
 pub mod demo;
 pub mod documents;

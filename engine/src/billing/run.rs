@@ -397,6 +397,16 @@ impl Engine {
             else {
                 continue;
             };
+            // 03 B.3, F.27: a usage row whose period holds a loaded input waits for rating.
+            if self
+                .rules
+                .products
+                .get(&asset.product)
+                .is_some_and(|p| p.price_type == crate::model::PriceType::Usage)
+                && self.usage_held(&s.line, s.start, s.end)?
+            {
+                continue;
+            }
             let Some(order) = cached(&mut orders, &asset.order, |o| {
                 Ok(self.order(o)?.map(|o| Arc::new(o.order)))
             })?

@@ -508,6 +508,10 @@ impl Engine {
 
     /// Amend an asset (03 A.1, A.2): quantity, price, discount, net price, end, frequency.
     pub fn amend(&self, req: &Amend) -> Result<ChangeOutcome> {
+        // 03 B.4: usage lines change by the dates of their rated inputs.
+        if let Some(out) = self.amend_on_usage_line(req)? {
+            return Ok(out);
+        }
         let line = req.line.as_str();
         let (asset, cur) = self.change_context(line)?;
         let product = self.rules.products.get(&asset.product).ok_or_else(|| {
@@ -680,6 +684,11 @@ impl Engine {
     /// `same_day_cancellation`.
     pub fn cancel_asset(&self, req: &Cancel) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
+        // 03 B.4: usage lines change by the dates of their rated inputs.
+        if self.is_usage_line(line)? {
+            let same_day = self.system_flag("same_day_cancellation", true);
+            return self.cancel_usage(line, req.on, req.ready_for_billing_date, same_day);
+        }
         let (asset, cur) = self.change_context(line)?;
         let c = if self.system_flag("same_day_cancellation", true) {
             req.on

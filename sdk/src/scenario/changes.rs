@@ -47,6 +47,11 @@ const AMEND: Ty = Ty::Obj(&[
     opt("end", Ty::Date, "new end date N"),
     opt("billing_frequency", Ty::Enum(FREQUENCIES), "new frequency"),
     opt(
+        "usage_tiers",
+        Ty::Text,
+        "new tier table (usage lines, 03 B.3)",
+    ),
+    opt(
         "ready_for_billing_date",
         Ty::Date,
         "ready date under billing rule ready_for_billing_date (default on)",
@@ -241,6 +246,15 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
     let v = &a.v;
     let line = s(v, "line").unwrap_or_default();
     match a.kind {
+        "amend" if v.get("usage_tiers").is_some() => engine
+            .amend_usage(&reckon_engine::usage::changes::AmendUsage {
+                line,
+                on: date(v, "on").unwrap_or(clock),
+                end: date(v, "end"),
+                usage_tiers: s(v, "usage_tiers"),
+                ready_for_billing_date: date(v, "ready_for_billing_date"),
+            })
+            .map(|_| ()),
         "amend" => engine
             .amend(&Amend {
                 line,

@@ -5,6 +5,7 @@ mod changes;
 mod documents;
 mod receivables;
 mod revenue;
+mod usage;
 
 use chrono::NaiveDate;
 use reckon_engine::dates::parse_date;
@@ -120,6 +121,13 @@ const EXPECT: Ty = Ty::Obj(&[
     opt("agreement", Ty::Any, "06 §2: an agreement's fields"),
     opt("snapshots", Ty::Any, "06 §9: a fee's snapshots"),
     opt("asset", Ty::Any, "03 §D: an asset's status and terms"),
+    opt(
+        "usage_schedules",
+        Ty::Any,
+        "03 §D: a line's usage schedules",
+    ),
+    opt("usage_inputs", Ty::Any, "03 §D: every usage input"),
+    opt("usage_run", Ty::Any, "03 §D: the last rate step's summary"),
 ]);
 /// Columns of the `schedules` expectation that this engine version compares.
 pub const COLUMNS: &[&str] = &[
@@ -143,10 +151,6 @@ pub const COLUMNS: &[&str] = &[
 
 /// Steps this version runs, and steps that later versions of the engine own (spec section).
 const FUTURE_STEPS: &[(&str, &str)] = &[
-    ("usage", "03"),
-    ("rate_usage", "03"),
-    ("unrate_usage", "03"),
-    ("retry_usage", "03"),
     ("complete_milestone", "03"),
     ("wallet", "05"),
     ("late_fees", "05"),
@@ -154,6 +158,10 @@ const FUTURE_STEPS: &[(&str, &str)] = &[
 ];
 const STEPS: &[&str] = &[
     "activate",
+    "usage",
+    "rate_usage",
+    "unrate_usage",
+    "retry_usage",
     "expect",
     "error",
     "invoice_run",
@@ -265,6 +273,7 @@ enum Step {
     Documents(documents::Action),
     Revenue(revenue::Action),
     Changes(changes::Action),
+    Usage(usage::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -289,6 +298,7 @@ enum Expectation {
     Documents(documents::Check),
     Revenue(revenue::Check),
     Changes(changes::Check),
+    Usage(usage::Check),
 }
 
 /// A parsed, validated scenario, ready to run.
@@ -559,6 +569,7 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                                 | Step::Documents(_)
                                 | Step::Revenue(_)
                                 | Step::Changes(_)
+                                | Step::Usage(_)
                         ))
                     )
                 {
@@ -616,7 +627,18 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                         .into_iter()
                         .map(Expectation::Changes),
                 );
+                exps.extend(
+                    usage::parse_checks(v, &path, &mut findings)
+                        .into_iter()
+                        .map(Expectation::Usage),
+                );
                 out.push((n, Step::Expect(exps)));
+            }
+            a if usage::ACTIONS.contains(&a) => {
+                out.push((
+                    n,
+                    Step::Usage(usage::parse_action(a, v, &path, &mut findings)),
+                ));
             }
             a if changes::ACTIONS.contains(&a) => {
                 out.push((
@@ -771,6 +793,15 @@ impl Scenario {
                     let r = changes::execute(&engine, a, clock);
                     last = Some((*n, changes::describe(a), r));
                 }
+                Step::Usage(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = usage::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    pass_time(&engine, *n, clock, &mut mismatches);
+                    let r = usage::execute(&engine, a, clock);
+                    last = Some((*n, usage::describe(a), r));
+                }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
                     match last.take() {
@@ -891,6 +922,7 @@ impl Scenario {
             Expectation::Documents(c) => documents::check(engine, n, c, out),
             Expectation::Revenue(_) => {}
             Expectation::Changes(c) => changes::check(engine, n, c, out),
+            Expectation::Usage(c) => usage::check(engine, n, c, out),
             Expectation::Total { line, amount } => {
                 let what = format!("expect total {line}");
                 match engine.line_total(line) {

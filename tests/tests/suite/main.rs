@@ -11,3 +11,4 @@ mod properties;
 mod receivables;
 mod revenue;
 mod scenarios;
+mod usage;
