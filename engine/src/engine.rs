@@ -74,6 +74,9 @@ pub struct Schedule {
     /// What asset-based changes record on the row (03 §D); empty for plain activation.
     #[serde(default, skip_serializing_if = "crate::changes::RowChange::is_empty")]
     pub change: crate::changes::RowChange,
+    /// Billing-plan rows (03 C): the item, its payment term, milestone state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plans::PlanRow>,
 }
 
 /// An activated line (asset) with the settings it was created with (01: later rule changes do
@@ -496,6 +499,12 @@ impl Engine {
                 ));
             }
             batch.put(key(&["asset", &order.id, &line.id]), encode(&asset));
+            if let Some(plan) = crate::plans::activation::record_of(&schedules) {
+                batch.put(
+                    crate::plans::activation::record_key(&order.id, &line.id),
+                    encode(&plan),
+                );
+            }
         }
         // 06 §4: an order activated with a ready-for-revenue date gets its agreement in the
         // same batch; a revenue error refuses the activation.
@@ -768,8 +777,10 @@ impl Engine {
                 category: "original".into(),
                 invoice: None,
                 change: Default::default(),
+                plan: None,
             })
             .collect();
+        let schedules = self.apply_plan(&line_ref, line, product, &asset, schedules)?;
         asset.generated = schedules.len() as u32;
         Ok((asset, schedules))
     }
@@ -1073,6 +1084,7 @@ impl Engine {
                     category: "original".into(),
                     invoice: None,
                     change: Default::default(),
+                    plan: None,
                 }
             })
             .collect();

@@ -504,6 +504,7 @@ impl Engine {
     pub fn amend(&self, req: &Amend) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
         let (asset, cur) = self.change_context(line)?;
+        self.refuse_plan_locked(line, "amend")?;
         let product = self.rules.products.get(&asset.product).ok_or_else(|| {
             refuse(
                 Code::UnknownProduct,
@@ -724,6 +725,7 @@ impl Engine {
     pub fn renew(&self, req: &Renew) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
         let (asset, cur) = self.change_context(line)?;
+        self.refuse_plan_locked(line, "renew")?;
         let product = self.rules.products.get(&asset.product).ok_or_else(|| {
             refuse(
                 Code::UnknownProduct,
@@ -827,6 +829,7 @@ impl Engine {
     pub fn swap(&self, req: &Swap) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
         let (asset, cur) = self.change_context(line)?;
+        self.refuse_plan_locked(line, "swap")?;
         let c = if self.system_flag("same_day_cancellation", true) {
             req.on
         } else {
@@ -1118,7 +1121,11 @@ impl Engine {
                 end: s.end,
                 amount: s.amount,
                 kind: "restoration",
-                status: ScheduleStatus::PendingBilling,
+                status: if s.plan.as_ref().is_some_and(|p| p.pending_milestone()) {
+                    ScheduleStatus::PendingMilestone
+                } else {
+                    ScheduleStatus::PendingBilling
+                },
                 quantity: s.quantity,
                 origin: Some(s.id.clone()),
                 about: Vec::new(),
@@ -1318,9 +1325,11 @@ impl Engine {
         let ready = |a: NaiveDate, b: NaiveDate| ready_of(&ready_terms, a, b);
         let round_ = |v: Decimal| round(v, old_terms.scale, old_terms.rounding);
         let next_seq = rows.iter().map(|s| s.seq).max().unwrap_or(0) + 1;
+        // 03 C.4: milestone rows take no part in the netting.
+        let net_rows = crate::plans::activation::netting_rows(&rows);
         let input = Netting {
             line,
-            rows: &rows,
+            rows: &net_rows,
             e: plan.e,
             n: plan.n,
             periods: &plan.periods,
@@ -1334,7 +1343,7 @@ impl Engine {
             ready: &ready,
             round: &round_,
         };
-        let out = netting::net(&input).map_err(|s| {
+        let mut out = netting::net(&input).map_err(|s| {
             refuse(
                 Code::InsufficientAvailableCredit,
                 line,
@@ -1345,6 +1354,7 @@ impl Engine {
                 ),
             )
         })?;
+        crate::plans::activation::cancel_milestones(&rows, plan.cancel, &mut out);
         let (o, l) = split_line_ref(line).unwrap_or_default();
         let before: HashMap<&str, ScheduleStatus> =
             rows.iter().map(|s| (s.id.as_str(), s.status)).collect();
