@@ -1074,10 +1074,14 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let rows = self.schedules(line)?;
         let by_id: HashMap<&str, &Schedule> = rows.iter().map(|s| (s.id.as_str(), s)).collect();
-        // A row a later, undone change moved lives on in its restoration.
+        // A row a later, undone change moved lives on in its restoration — and that restoration,
+        // when a later change moved it and was undone in turn, in its own restoration: the map
+        // keeps every restoration, live or not, so `resolve` walks the whole chain to the live
+        // end (decision 241; keeping only live ones broke the chain at the first moved link and
+        // left the change's row uncompensated).
         let restored: HashMap<&str, &Schedule> = rows
             .iter()
-            .filter(|s| s.kind == "restoration" && is_live(s.status))
+            .filter(|s| s.kind == "restoration")
             .filter_map(|s| s.change.origin.as_deref().map(|o| (o, s)))
             .collect();
         let resolve = |id: &str| -> Option<&Schedule> {

@@ -309,7 +309,9 @@ fn run_sequence(product: &str, months_long: u32, ops: &[Op]) -> Result<(), TestC
                         model = prior.unwrap_or_else(|| model.clone());
                         prop_assert_eq!(outcome.net_price, model.v, "V before the undone change");
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        // Decision 241: a rollback always restores V; the refusal is a safety net.
+                        prop_assert_ne!(e.code(), "rollback_not_restorable", "{}", e);
                         let after = engine.schedules(LINE).expect("rows");
                         prop_assert_eq!(&before, &after, "a refused rollback changed rows");
                         prop_assert_eq!(model.v, before_v);
