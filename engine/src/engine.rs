@@ -770,7 +770,7 @@ impl Engine {
                 end: p.end,
                 ready: p.ready,
                 amount: p.amount,
-                quantity: line.quantity,
+                quantity: crate::changes::line_segment_quantity(line, p.start),
                 schedule_type,
                 status: ScheduleStatus::PendingBilling,
                 kind: "original".into(),

@@ -4,6 +4,9 @@
 //! passes every date.
 
 pub mod netting;
+mod ramps;
+
+pub(crate) use ramps::line_segment_quantity;
 
 use crate::billing::tx::Tx;
 use crate::dates::{clamped, days_30_360, days_inclusive, month_index};
@@ -82,7 +85,7 @@ pub struct AssetTerms {
 }
 
 /// `amend` (03 A.1): every field but `line` and `on` optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Amend {
     /// The asset.
     pub line: String,
@@ -102,6 +105,8 @@ pub struct Amend {
     pub billing_frequency: Option<BillingFrequency>,
     /// Ready date of new rows under billing rule `ready_for_billing_date` (default `on`).
     pub ready_for_billing_date: Option<NaiveDate>,
+    /// A ramp over [E, N] (A.1): contiguous segments, each priced on its own.
+    pub segments: Vec<crate::model::Segment>,
 }
 
 /// `cancel` (03 A.6).
@@ -288,6 +293,8 @@ struct Plan {
     frequency: BillingFrequency,
     status: AssetStatus,
     cancellation_date: Option<NaiveDate>,
+    /// A ramp's segments with their quantities (empty for other changes).
+    ramp: Vec<(NaiveDate, NaiveDate, Decimal)>,
 }
 
 impl Engine {
@@ -529,6 +536,9 @@ impl Engine {
                 "the line has no end".into(),
             )
         })?;
+        if !req.segments.is_empty() {
+            return self.amend_ramp(req, &asset, &cur, product, old_end);
+        }
         let start = asset.terms.start;
         let end_only = req.end.is_some()
             && req.quantity.is_none()
@@ -666,6 +676,7 @@ impl Engine {
                 frequency,
                 status: cur.status,
                 cancellation_date: cur.cancellation_date,
+                ramp: Vec::new(),
             },
             rfbd,
         )
@@ -715,6 +726,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: AssetStatus::Cancelled,
                 cancellation_date: Some(c),
+                ramp: Vec::new(),
             },
             rfbd,
         )
@@ -817,6 +829,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: AssetStatus::Renewed,
                 cancellation_date: cur.cancellation_date,
+                ramp: Vec::new(),
             },
             rfbd,
         )
@@ -902,6 +915,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: AssetStatus::SwappedOut,
                 cancellation_date: Some(c),
+                ramp: Vec::new(),
             }
         } else {
             let q = cur.quantity - k;
@@ -939,6 +953,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: cur.status,
                 cancellation_date: cur.cancellation_date,
+                ramp: Vec::new(),
             }
         };
         // The incoming line.
@@ -1371,6 +1386,7 @@ impl Engine {
             }
             tx.put(schedule_key(o, l, s.seq), s);
         }
+        ramps::segment_quantities(&plan.ramp, &mut out.created);
         for s in &out.created {
             tx.put(schedule_key(o, l, s.seq), s);
         }
