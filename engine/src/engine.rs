@@ -1039,6 +1039,13 @@ impl Engine {
         let Some(k) = asset.evergreen else {
             return Ok((asset.clone(), Vec::new()));
         };
+        // 03 A.6: a cancelled (or swapped-out) evergreen line is no longer kept ahead.
+        if crate::changes::ended(self, &asset.line)? {
+            return Ok((asset.clone(), Vec::new()));
+        }
+        // Rows a change added number after every existing row (decision 243); `generated`
+        // stays the count of periods generated.
+        let mut seq = schedules.iter().map(|s| s.seq).max().unwrap_or(0);
         let open = schedules
             .iter()
             .filter(|s| {
@@ -1069,10 +1076,11 @@ impl Engine {
             .into_iter()
             .map(|p| {
                 next.generated += 1;
+                seq = seq.max(next.generated - 1) + 1;
                 Schedule {
-                    id: format!("{}#{}", asset.line, next.generated),
+                    id: format!("{}#{}", asset.line, seq),
                     line: asset.line.clone(),
-                    seq: next.generated,
+                    seq,
                     start: p.start,
                     end: p.end,
                     ready: p.ready,

@@ -8,6 +8,16 @@ mod ramps;
 
 pub(crate) use ramps::line_segment_quantity;
 
+/// The line's asset is cancelled or swapped out (its change terms say so).
+pub(crate) fn ended(engine: &Engine, line: &str) -> Result<bool> {
+    let Some((o, l)) = split_line_ref(line) else {
+        return Ok(false);
+    };
+    Ok(engine
+        .get::<AssetTerms>(&key(&["chgterms", o, l]))?
+        .is_some_and(|t| matches!(t.status, AssetStatus::Cancelled | AssetStatus::SwappedOut)))
+}
+
 use crate::billing::tx::Tx;
 use crate::dates::{clamped, days_30_360, days_inclusive, month_index};
 use crate::engine::{key, schedule_key, split_line_ref, Asset, Engine, Schedule, ScheduleStatus};
@@ -398,6 +408,20 @@ impl Engine {
     }
 
     fn change_context(&self, line: &str) -> Result<(Asset, AssetTerms)> {
+        let (asset, terms) = self.change_context_any(line)?;
+        if asset.evergreen.is_some() {
+            return Err(refuse(
+                Code::NotApplicable,
+                line,
+                "line",
+                "changes on evergreen lines other than cancel are not supported by this engine version".into(),
+            ));
+        }
+        Ok((asset, terms))
+    }
+
+    /// [`Engine::change_context`] without the evergreen refusal (cancel and renew, 03 A.6).
+    fn change_context_any(&self, line: &str) -> Result<(Asset, AssetTerms)> {
         let asset = self.asset(line)?.ok_or_else(|| {
             refuse(
                 Code::UnknownLine,
@@ -430,14 +454,6 @@ impl Engine {
                         "swapped out"
                     }
                 ),
-            ));
-        }
-        if asset.evergreen.is_some() {
-            return Err(refuse(
-                Code::NotApplicable,
-                line,
-                "line",
-                "changes on evergreen lines are not supported by this engine version".into(),
             ));
         }
         if terms.billing_frequency == BillingFrequency::Usage {
@@ -510,6 +526,14 @@ impl Engine {
     /// Amend an asset (03 A.1, A.2): quantity, price, discount, net price, end, frequency.
     pub fn amend(&self, req: &Amend) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
+        if req.net_price.is_some() && self.asset(line)?.is_some_and(|a| a.evergreen.is_some()) {
+            return Err(refuse(
+                Code::NetPriceOnEvergreen,
+                line,
+                "net_price",
+                "an evergreen line has no term to price; amend list_price or quantity".into(),
+            ));
+        }
         let (asset, cur) = self.change_context(line)?;
         self.refuse_plan_locked(line, "amend")?;
         let product = self.rules.products.get(&asset.product).ok_or_else(|| {
@@ -686,13 +710,24 @@ impl Engine {
     /// `same_day_cancellation`.
     pub fn cancel_asset(&self, req: &Cancel) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
-        let (asset, cur) = self.change_context(line)?;
+        let (asset, cur) = self.change_context_any(line)?;
         let c = if self.system_flag("same_day_cancellation", true) {
             req.on
         } else {
             succ(req.on)
         };
-        let old_end = asset.terms.end.unwrap_or(asset.terms.start);
+        // Evergreen: the end of its last live row (A.2, 02 §1.6).
+        let old_end = match asset.terms.end {
+            Some(end) => end,
+            None if asset.evergreen.is_some() => self
+                .schedules(line)?
+                .iter()
+                .filter(|s| is_live(s.status))
+                .map(|s| s.end)
+                .max()
+                .unwrap_or(asset.terms.start),
+            None => asset.terms.start,
+        };
         if c == succ(old_end) {
             return Err(refuse(
                 Code::NoChange,
@@ -736,7 +771,8 @@ impl Engine {
     /// `renewal`.
     pub fn renew(&self, req: &Renew) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
-        let (asset, cur) = self.change_context(line)?;
+        // F.12: an evergreen line is refused below as not_renewable, not as not_applicable.
+        let (asset, cur) = self.change_context_any(line)?;
         self.refuse_plan_locked(line, "renew")?;
         let product = self.rules.products.get(&asset.product).ok_or_else(|| {
             refuse(
