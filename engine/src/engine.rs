@@ -74,6 +74,9 @@ pub struct Schedule {
     /// What asset-based changes record on the row (03 §D); empty for plain activation.
     #[serde(default, skip_serializing_if = "crate::changes::RowChange::is_empty")]
     pub change: crate::changes::RowChange,
+    /// Billing-plan rows (03 C): the item, its payment term, milestone state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plans::PlanRow>,
 }
 
 /// An activated line (asset) with the settings it was created with (01: later rule changes do
@@ -496,6 +499,12 @@ impl Engine {
                 ));
             }
             batch.put(key(&["asset", &order.id, &line.id]), encode(&asset));
+            if let Some(plan) = crate::plans::activation::record_of(&schedules) {
+                batch.put(
+                    crate::plans::activation::record_key(&order.id, &line.id),
+                    encode(&plan),
+                );
+            }
         }
         // 06 §4: an order activated with a ready-for-revenue date gets its agreement in the
         // same batch; a revenue error refuses the activation.
@@ -766,15 +775,17 @@ impl Engine {
                 end: p.end,
                 ready: p.ready,
                 amount: p.amount,
-                quantity: line.quantity,
+                quantity: crate::changes::line_segment_quantity(line, p.start),
                 schedule_type,
                 status: ScheduleStatus::PendingBilling,
                 kind: "original".into(),
                 category: "original".into(),
                 invoice: None,
                 change: Default::default(),
+                plan: None,
             })
             .collect();
+        let schedules = self.apply_plan(&line_ref, line, product, &asset, schedules)?;
         // 03 B.3: a usage line with a minimum commitment gets its minimum_fee rows.
         let schedules = crate::usage::rating::with_minimum_fees(product, &asset, schedules);
         asset.generated = schedules.len() as u32;
@@ -1035,6 +1046,13 @@ impl Engine {
         let Some(k) = asset.evergreen else {
             return Ok((asset.clone(), Vec::new()));
         };
+        // 03 A.6: a cancelled (or swapped-out) evergreen line is no longer kept ahead.
+        if crate::changes::ended(self, &asset.line)? {
+            return Ok((asset.clone(), Vec::new()));
+        }
+        // Rows a change added number after every existing row (decision 243); `generated`
+        // stays the count of periods generated.
+        let mut seq = schedules.iter().map(|s| s.seq).max().unwrap_or(0);
         let open = schedules
             .iter()
             .filter(|s| {
@@ -1065,10 +1083,11 @@ impl Engine {
             .into_iter()
             .map(|p| {
                 next.generated += 1;
+                seq = seq.max(next.generated - 1) + 1;
                 Schedule {
-                    id: format!("{}#{}", asset.line, next.generated),
+                    id: format!("{}#{}", asset.line, seq),
                     line: asset.line.clone(),
-                    seq: next.generated,
+                    seq,
                     start: p.start,
                     end: p.end,
                     ready: p.ready,
@@ -1080,6 +1099,7 @@ impl Engine {
                     category: "original".into(),
                     invoice: None,
                     change: Default::default(),
+                    plan: None,
                 }
             })
             .collect();

@@ -301,6 +301,26 @@ pub enum Code {
     TiersNotModifiable,
     /// An amend names a `usage_tiers` document that does not exist (03 A.7).
     UnknownUsageTiers,
+    /// A billing plan's item count differs from its `installments` (03 C.4).
+    PlanInstallments,
+    /// A `percent` plan's percents do not sum to exactly 100 (03 C.2).
+    PlanPercentSum,
+    /// An `amount` plan's amounts do not sum to the line's net price (03 C.2).
+    PlanAmountSum,
+    /// Plan item dates out of order, overlapping or with end before start (03 C.2).
+    PlanItemDates,
+    /// A template item would start after the plan end (03 C.2).
+    PlanItemAfterEnd,
+    /// A `start: given` template used without a start, or a start given to a `line_start` one (03 C.1).
+    PlanStartRequired,
+    /// A billing plan name no `billing_plans` template has (03 C.4).
+    UnknownBillingPlan,
+    /// A billing plan on a usage or evergreen line (03 C.1).
+    PlanNotAllowed,
+    /// amend, renew or swap on a billing-plan line (03 C.4).
+    PlanLocked,
+    /// `complete_milestone` names no milestone item of the line's plan (03 C.3).
+    UnknownPlanItem,
 }
 
 impl Code {
@@ -456,6 +476,16 @@ impl Code {
             Code::NothingToRollBack => "nothing_to_roll_back",
             Code::RollbackNotRestorable => "rollback_not_restorable",
             Code::SwapQuantity => "swap_quantity",
+            Code::PlanInstallments => "plan_installments",
+            Code::PlanPercentSum => "plan_percent_sum",
+            Code::PlanAmountSum => "plan_amount_sum",
+            Code::PlanItemDates => "plan_item_dates",
+            Code::PlanItemAfterEnd => "plan_item_after_end",
+            Code::PlanStartRequired => "plan_start_required",
+            Code::UnknownBillingPlan => "unknown_billing_plan",
+            Code::PlanNotAllowed => "plan_not_allowed",
+            Code::PlanLocked => "plan_locked",
+            Code::UnknownPlanItem => "unknown_plan_item",
         }
     }
 }

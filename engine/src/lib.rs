@@ -17,6 +17,7 @@ pub mod error;
 pub mod invoicing;
 pub mod model;
 pub mod money;
+pub mod plans;
 pub mod receivables;
 pub mod revenue;
 pub mod rules;

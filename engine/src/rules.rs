@@ -12,6 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod invoicing;
+mod plans;
 mod revenue;
 mod usage;
 
@@ -376,6 +377,11 @@ impl RuleLoader {
             .filter(|r| invoicing::CHECKED.contains(&r.0))
             .cloned()
             .collect();
+        let plan_rows: Vec<invoicing::Row> = valid_rows
+            .iter()
+            .filter(|r| plans::CHECKED.contains(&r.0))
+            .cloned()
+            .collect();
         let revenue_rows: Vec<invoicing::Row> = valid_rows
             .iter()
             .filter(|r| revenue::CHECKED.contains(&r.0))
@@ -449,6 +455,8 @@ impl RuleLoader {
         self.errors.extend(cross_checks(&set, &pos_of));
         // The invoicing documents' own rules (04 §13), at the offending key of each row.
         self.errors.extend(invoicing::check(&invoicing_rows, &refs));
+        // Billing plans (03 C), at the offending key.
+        self.errors.extend(plans::check(&plan_rows));
         // The revenue documents' own rules (06 §3).
         self.errors.extend(revenue::check(
             &revenue_rows,

@@ -479,7 +479,9 @@ impl Engine {
             let k = vec![
                 c.asset.currency.clone(),
                 c.account.legal_entity.clone().unwrap_or_default(),
-                c.asset.payment_term.clone().unwrap_or_default(),
+                crate::plans::row_payment_term(&c.schedule, c.asset.payment_term.as_ref())
+                    .cloned()
+                    .unwrap_or_default(),
                 loc,
                 if opts.split_by_order {
                     c.order.id.clone()
@@ -797,7 +799,11 @@ impl Engine {
             location: first.order.location.clone(),
             legal_entity: first.account.legal_entity.clone(),
             currency: first.asset.currency.clone(),
-            payment_term: first.asset.payment_term.clone(),
+            payment_term: crate::plans::row_payment_term(
+                &first.schedule,
+                first.asset.payment_term.as_ref(),
+            )
+            .cloned(),
             order: opts.split_by_order.then(|| first.order.id.clone()),
             invoice_date,
             due_date: None,

@@ -318,7 +318,12 @@ impl Engine {
             period_start: c.schedule.start.to_string(),
             period_end: c.schedule.end.to_string(),
             ready_for_invoice: c.schedule.ready.to_string(),
-            payment_term: c.asset.payment_term.clone().unwrap_or_default(),
+            payment_term: crate::plans::row_payment_term(
+                &c.schedule,
+                c.asset.payment_term.as_ref(),
+            )
+            .cloned()
+            .unwrap_or_default(),
             taxable: product.is_some_and(|p| p.taxable),
             tax_inclusive: product.is_some_and(|p| p.tax_inclusive),
             tax_code: product.and_then(|p| p.tax_code.clone()),

@@ -4,6 +4,19 @@
 //! passes every date.
 
 pub mod netting;
+mod ramps;
+
+pub(crate) use ramps::line_segment_quantity;
+
+/// The line's asset is cancelled or swapped out (its change terms say so).
+pub(crate) fn ended(engine: &Engine, line: &str) -> Result<bool> {
+    let Some((o, l)) = split_line_ref(line) else {
+        return Ok(false);
+    };
+    Ok(engine
+        .get::<AssetTerms>(&key(&["chgterms", o, l]))?
+        .is_some_and(|t| matches!(t.status, AssetStatus::Cancelled | AssetStatus::SwappedOut)))
+}
 
 use crate::billing::tx::Tx;
 use crate::dates::{clamped, days_30_360, days_inclusive, month_index};
@@ -84,7 +97,7 @@ pub struct AssetTerms {
 }
 
 /// `amend` (03 A.1): every field but `line` and `on` optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Amend {
     /// The asset.
     pub line: String,
@@ -104,6 +117,8 @@ pub struct Amend {
     pub billing_frequency: Option<BillingFrequency>,
     /// Ready date of new rows under billing rule `ready_for_billing_date` (default `on`).
     pub ready_for_billing_date: Option<NaiveDate>,
+    /// A ramp over [E, N] (A.1): contiguous segments, each priced on its own.
+    pub segments: Vec<crate::model::Segment>,
 }
 
 /// `cancel` (03 A.6).
@@ -294,6 +309,8 @@ struct Plan {
     frequency: BillingFrequency,
     status: AssetStatus,
     cancellation_date: Option<NaiveDate>,
+    /// A ramp's segments with their quantities (empty for other changes).
+    ramp: Vec<(NaiveDate, NaiveDate, Decimal)>,
 }
 
 impl Engine {
@@ -397,6 +414,20 @@ impl Engine {
     }
 
     fn change_context(&self, line: &str) -> Result<(Asset, AssetTerms)> {
+        let (asset, terms) = self.change_context_any(line)?;
+        if asset.evergreen.is_some() {
+            return Err(refuse(
+                Code::NotApplicable,
+                line,
+                "line",
+                "changes on evergreen lines other than cancel are not supported by this engine version".into(),
+            ));
+        }
+        Ok((asset, terms))
+    }
+
+    /// [`Engine::change_context`] without the evergreen refusal (cancel and renew, 03 A.6).
+    fn change_context_any(&self, line: &str) -> Result<(Asset, AssetTerms)> {
         let asset = self.asset(line)?.ok_or_else(|| {
             refuse(
                 Code::UnknownLine,
@@ -429,14 +460,6 @@ impl Engine {
                         "swapped out"
                     }
                 ),
-            ));
-        }
-        if asset.evergreen.is_some() {
-            return Err(refuse(
-                Code::NotApplicable,
-                line,
-                "line",
-                "changes on evergreen lines are not supported by this engine version".into(),
             ));
         }
         if terms.billing_frequency == BillingFrequency::Usage {
@@ -513,7 +536,16 @@ impl Engine {
             return Ok(out);
         }
         let line = req.line.as_str();
+        if req.net_price.is_some() && self.asset(line)?.is_some_and(|a| a.evergreen.is_some()) {
+            return Err(refuse(
+                Code::NetPriceOnEvergreen,
+                line,
+                "net_price",
+                "an evergreen line has no term to price; amend list_price or quantity".into(),
+            ));
+        }
         let (asset, cur) = self.change_context(line)?;
+        self.refuse_plan_locked(line, "amend")?;
         let product = self.rules.products.get(&asset.product).ok_or_else(|| {
             refuse(
                 Code::UnknownProduct,
@@ -538,6 +570,9 @@ impl Engine {
                 "the line has no end".into(),
             )
         })?;
+        if !req.segments.is_empty() {
+            return self.amend_ramp(req, &asset, &cur, product, old_end);
+        }
         let start = asset.terms.start;
         let end_only = req.end.is_some()
             && req.quantity.is_none()
@@ -675,6 +710,7 @@ impl Engine {
                 frequency,
                 status: cur.status,
                 cancellation_date: cur.cancellation_date,
+                ramp: Vec::new(),
             },
             rfbd,
         )
@@ -689,13 +725,24 @@ impl Engine {
             let same_day = self.system_flag("same_day_cancellation", true);
             return self.cancel_usage(line, req.on, req.ready_for_billing_date, same_day);
         }
-        let (asset, cur) = self.change_context(line)?;
+        let (asset, cur) = self.change_context_any(line)?;
         let c = if self.system_flag("same_day_cancellation", true) {
             req.on
         } else {
             succ(req.on)
         };
-        let old_end = asset.terms.end.unwrap_or(asset.terms.start);
+        // Evergreen: the end of its last live row (A.2, 02 §1.6).
+        let old_end = match asset.terms.end {
+            Some(end) => end,
+            None if asset.evergreen.is_some() => self
+                .schedules(line)?
+                .iter()
+                .filter(|s| is_live(s.status))
+                .map(|s| s.end)
+                .max()
+                .unwrap_or(asset.terms.start),
+            None => asset.terms.start,
+        };
         if c == succ(old_end) {
             return Err(refuse(
                 Code::NoChange,
@@ -729,6 +776,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: AssetStatus::Cancelled,
                 cancellation_date: Some(c),
+                ramp: Vec::new(),
             },
             rfbd,
         )
@@ -738,7 +786,9 @@ impl Engine {
     /// `renewal`.
     pub fn renew(&self, req: &Renew) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
-        let (asset, cur) = self.change_context(line)?;
+        // F.12: an evergreen line is refused below as not_renewable, not as not_applicable.
+        let (asset, cur) = self.change_context_any(line)?;
+        self.refuse_plan_locked(line, "renew")?;
         let product = self.rules.products.get(&asset.product).ok_or_else(|| {
             refuse(
                 Code::UnknownProduct,
@@ -830,6 +880,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: AssetStatus::Renewed,
                 cancellation_date: cur.cancellation_date,
+                ramp: Vec::new(),
             },
             rfbd,
         )
@@ -842,6 +893,7 @@ impl Engine {
     pub fn swap(&self, req: &Swap) -> Result<ChangeOutcome> {
         let line = req.line.as_str();
         let (asset, cur) = self.change_context(line)?;
+        self.refuse_plan_locked(line, "swap")?;
         let c = if self.system_flag("same_day_cancellation", true) {
             req.on
         } else {
@@ -914,6 +966,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: AssetStatus::SwappedOut,
                 cancellation_date: Some(c),
+                ramp: Vec::new(),
             }
         } else {
             let q = cur.quantity - k;
@@ -951,6 +1004,7 @@ impl Engine {
                 frequency: cur.billing_frequency,
                 status: cur.status,
                 cancellation_date: cur.cancellation_date,
+                ramp: Vec::new(),
             }
         };
         // The incoming line.
@@ -1123,10 +1177,14 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let rows = self.schedules(line)?;
         let by_id: HashMap<&str, &Schedule> = rows.iter().map(|s| (s.id.as_str(), s)).collect();
-        // A row a later, undone change moved lives on in its restoration.
+        // A row a later, undone change moved lives on in its restoration — and that restoration,
+        // when a later change moved it and was undone in turn, in its own restoration: the map
+        // keeps every restoration, live or not, so `resolve` walks the whole chain to the live
+        // end (decision 241; keeping only live ones broke the chain at the first moved link and
+        // left the change's row uncompensated).
         let restored: HashMap<&str, &Schedule> = rows
             .iter()
-            .filter(|s| s.kind == "restoration" && is_live(s.status))
+            .filter(|s| s.kind == "restoration")
             .filter_map(|s| s.change.origin.as_deref().map(|o| (o, s)))
             .collect();
         let resolve = |id: &str| -> Option<&Schedule> {
@@ -1170,7 +1228,11 @@ impl Engine {
                 end: s.end,
                 amount: s.amount,
                 kind: "restoration",
-                status: ScheduleStatus::PendingBilling,
+                status: if s.plan.as_ref().is_some_and(|p| p.pending_milestone()) {
+                    ScheduleStatus::PendingMilestone
+                } else {
+                    ScheduleStatus::PendingBilling
+                },
                 quantity: s.quantity,
                 origin: Some(s.id.clone()),
                 about: Vec::new(),
@@ -1377,9 +1439,11 @@ impl Engine {
         let ready = |a: NaiveDate, b: NaiveDate| ready_of(&ready_terms, a, b);
         let round_ = |v: Decimal| round(v, old_terms.scale, old_terms.rounding);
         let next_seq = rows.iter().map(|s| s.seq).max().unwrap_or(0) + 1;
+        // 03 C.4: milestone rows take no part in the netting.
+        let net_rows = crate::plans::activation::netting_rows(&rows);
         let input = Netting {
             line,
-            rows: &rows,
+            rows: &net_rows,
             e: plan.e,
             n: plan.n,
             periods: &plan.periods,
@@ -1393,7 +1457,7 @@ impl Engine {
             ready: &ready,
             round: &round_,
         };
-        let out = netting::net(&input).map_err(|s| {
+        let mut out = netting::net(&input).map_err(|s| {
             refuse(
                 Code::InsufficientAvailableCredit,
                 line,
@@ -1404,6 +1468,7 @@ impl Engine {
                 ),
             )
         })?;
+        crate::plans::activation::cancel_milestones(&rows, plan.cancel, &mut out);
         let (o, l) = split_line_ref(line).unwrap_or_default();
         let before: HashMap<&str, ScheduleStatus> =
             rows.iter().map(|s| (s.id.as_str(), s.status)).collect();
@@ -1416,6 +1481,7 @@ impl Engine {
             }
             tx.put(schedule_key(o, l, s.seq), s);
         }
+        ramps::segment_quantities(&plan.ramp, &mut out.created);
         for s in &out.created {
             tx.put(schedule_key(o, l, s.seq), s);
         }

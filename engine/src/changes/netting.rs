@@ -442,6 +442,7 @@ pub(crate) fn draw(
                 debit_schedule: debit,
                 swapped_from: None,
             },
+            plan: crate::plans::slice_plan(c.rows, d.origin.as_deref(), d.kind),
         });
         seq += 1;
     };

@@ -602,6 +602,7 @@ impl Engine {
                     debit_schedule: c.debit.clone(),
                     swapped_from: None,
                 },
+                plan: None,
             };
             tx.put(schedule_key(o, l, seq), &s);
             if c.usage {

@@ -56,6 +56,24 @@ const AMEND: Ty = Ty::Obj(&[
         Ty::Date,
         "ready date under billing rule ready_for_billing_date (default on)",
     ),
+    opt(
+        "segments",
+        Ty::List(&SEGMENT),
+        "ramp over [E, N]: contiguous segments (03 A.1)",
+    ),
+]);
+
+const SEGMENT: Ty = Ty::Obj(&[
+    req("start", Ty::Date, "segment start (the first: on)"),
+    opt(
+        "end",
+        Ty::Date,
+        "segment end (default the day before the next, the last: N)",
+    ),
+    opt("quantity", Ty::Decimal("0", ""), "quantity"),
+    opt("list_price", Ty::Money(true), "price per selling period"),
+    opt("net_price", Ty::Money(true), "total for the segment"),
+    opt("discount_percent", Ty::Decimal("0", "100"), "discount"),
 ]);
 
 const CANCEL: Ty = Ty::Obj(&[
@@ -266,6 +284,10 @@ pub(super) fn execute(engine: &Engine, a: &Action, clock: NaiveDate) -> Result<(
                 end: date(v, "end"),
                 billing_frequency: frequency(v),
                 ready_for_billing_date: date(v, "ready_for_billing_date"),
+                segments: v
+                    .get("segments")
+                    .and_then(|x| serde_yaml::from_value(x.clone()).ok())
+                    .unwrap_or_default(),
             })
             .map(|_| ()),
         "cancel" => engine

@@ -3,6 +3,7 @@
 mod billing;
 mod changes;
 mod documents;
+mod plans;
 mod receivables;
 mod revenue;
 mod usage;
@@ -147,11 +148,13 @@ pub const COLUMNS: &[&str] = &[
     "available_credit",
     "cancellation_date",
     "swapped_from",
+    "item",
+    "payment_term",
+    "completed",
 ];
 
 /// Steps this version runs, and steps that later versions of the engine own (spec section).
 const FUTURE_STEPS: &[(&str, &str)] = &[
-    ("complete_milestone", "03"),
     ("wallet", "05"),
     ("late_fees", "05"),
     ("cancel_late_fee", "05"),
@@ -207,6 +210,7 @@ const STEPS: &[&str] = &[
     "renew",
     "swap",
     "rollback",
+    "complete_milestone",
 ];
 
 /// A validation error in a scenario file.
@@ -274,6 +278,7 @@ enum Step {
     Revenue(revenue::Action),
     Changes(changes::Action),
     Usage(usage::Action),
+    Plans(plans::Action),
     Expect(Vec<Expectation>),
     Error {
         code: String,
@@ -570,6 +575,7 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                                 | Step::Revenue(_)
                                 | Step::Changes(_)
                                 | Step::Usage(_)
+                                | Step::Plans(_)
                         ))
                     )
                 {
@@ -645,6 +651,9 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
                     n,
                     Step::Changes(changes::parse_action(a, v, &path, &mut findings)),
                 ));
+            }
+            a if plans::ACTIONS.contains(&a) => {
+                out.push((n, Step::Plans(plans::parse_action(v, &path, &mut findings))));
             }
             a if documents::ACTIONS.contains(&a) => {
                 out.push((
@@ -802,6 +811,15 @@ impl Scenario {
                     let r = usage::execute(&engine, a, clock);
                     last = Some((*n, usage::describe(a), r));
                 }
+                Step::Plans(a) => {
+                    check_unclaimed(&mut last, &mut mismatches);
+                    if let Some(d) = plans::own_date(a) {
+                        clock = clock.max(d);
+                    }
+                    pass_time(&engine, *n, clock, &mut mismatches);
+                    let r = plans::execute(&engine, a, clock);
+                    last = Some((*n, plans::describe(a), r));
+                }
                 Step::Error { code, contains } => {
                     let what = format!("error {code}");
                     match last.take() {
@@ -911,7 +929,11 @@ impl Scenario {
                     .map(|s| {
                         columns
                             .iter()
-                            .map(|c| changes::cell(s, c, &info).unwrap_or_else(|| cell(s, c)))
+                            .map(|c| {
+                                changes::cell(s, c, &info)
+                                    .or_else(|| plans::cell(s, c))
+                                    .unwrap_or_else(|| cell(s, c))
+                            })
                             .collect()
                     })
                     .collect();
@@ -1058,6 +1080,7 @@ const DATE_COLUMNS: &[&str] = &[
     "approved_on",
     "process_through",
     "cancellation_date",
+    "completed",
 ];
 /// Columns compared as money at the currency's minor unit.
 const MONEY_COLUMNS: &[&str] = &[
