@@ -92,6 +92,15 @@ pub trait Facts {
     fn billed(&self, line: &str, through: NaiveDate) -> Decimal;
     /// `U(x)`: rated usage of the line dated in `[from, through]`.
     fn usage(&self, line: &str, from: NaiveDate, through: NaiveDate) -> Decimal;
+    /// The line's invoiced rows as (service start, service end, invoiced amount; credits
+    /// negative) on approved documents dated on or before `through` (usage fees, 06 §6).
+    fn invoiced_rows(
+        &self,
+        _line: &str,
+        _through: NaiveDate,
+    ) -> Vec<(NaiveDate, NaiveDate, Decimal)> {
+        Vec::new()
+    }
 }
 
 /// No billing and no usage (pure tests).
@@ -151,8 +160,24 @@ pub fn cumulative(f: &Fee, p: MonthIndex, scale: u32, facts: &dyn Facts) -> Deci
         }
         Rule::Ratable | Rule::RatableDay => {
             if f.fee_type == "usage" {
-                // Usage fees: Σ invoiced usage spread by the rule (none in this version).
-                return Decimal::ZERO;
+                // Usage fees: Σ over the line's invoiced rows u (invoiced by end(P)) of the
+                // rule's target for u's amount over u's period, so revenue lands in the later
+                // of the usage period and the invoice month.
+                return facts
+                    .invoiced_rows(&f.line, end_p)
+                    .into_iter()
+                    .map(|(s, e, a)| {
+                        let total = weight(f.rule, s, e, f.ignore_leap_year);
+                        if total == 0 {
+                            return a;
+                        }
+                        let d = e.min(end_p);
+                        if d < s {
+                            return Decimal::ZERO;
+                        }
+                        ratio(a, weight(f.rule, s, d, f.ignore_leap_year), total, scale)
+                    })
+                    .sum();
             }
             time_target(f, f.rule, p, scale)
         }

@@ -271,7 +271,7 @@ impl Engine {
             None => fee_end,
         };
         let open = month_index(self.revenue_period(&ag.legal_entity)?.current);
-        let facts = self.book_facts(&ag.account)?;
+        let facts = self.agreement_facts(&ag)?;
         ag.changes += 1;
         let cid = ag.changes;
         // The line's chains: sequence → (percent, the chain's first fee).

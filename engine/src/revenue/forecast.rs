@@ -145,7 +145,7 @@ impl Engine {
             return Ok(Err(reason));
         }
         let scale = minor_units(&ag.currency).unwrap_or(2);
-        let facts = self.book_facts(&ag.account)?;
+        let facts = self.agreement_facts(ag)?;
         let before: BTreeMap<String, Decimal> = self
             .revenue_summaries(&ag.id)?
             .into_iter()

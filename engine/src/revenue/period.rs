@@ -19,9 +19,11 @@ fn refuse(code: Code, record: &str, field: &str, msg: impl Into<String>) -> Engi
     EngineError::refused(code, record, field, msg)
 }
 
-/// Billing facts of one account: its approved invoices and credit memos.
+/// Billing facts of one account: its approved invoices and credit memos, and the rated usage
+/// of the lines whose fees need it (prepay, true-up).
 pub(crate) struct BookFacts {
     docs: Vec<Document>,
+    usage: BTreeMap<String, Vec<(NaiveDate, Decimal)>>,
 }
 
 impl Facts for BookFacts {
@@ -40,10 +42,49 @@ impl Facts for BookFacts {
         }
         total
     }
-    fn usage(&self, _line: &str, _from: NaiveDate, _through: NaiveDate) -> Decimal {
-        // Usage inputs (03 B) are not part of this engine version: no rated usage exists.
-        Decimal::ZERO
+    fn usage(&self, line: &str, from: NaiveDate, through: NaiveDate) -> Decimal {
+        self.usage
+            .get(line)
+            .into_iter()
+            .flatten()
+            .filter(|(d, _)| *d >= from && *d <= through)
+            .map(|(_, a)| *a)
+            .sum()
     }
+    fn invoiced_rows(
+        &self,
+        line: &str,
+        through: NaiveDate,
+    ) -> Vec<(NaiveDate, NaiveDate, Decimal)> {
+        let mut out = Vec::new();
+        for d in &self.docs {
+            if d.status != DocStatus::Approved || d.invoice_date > through {
+                continue;
+            }
+            for l in d.lines.iter().filter(|l| l.line.as_deref() == Some(line)) {
+                let amount = match d.doc_type {
+                    DocType::Invoice => l.net,
+                    DocType::CreditMemo => -l.net.abs(),
+                };
+                let s = l.period_start.unwrap_or(d.invoice_date);
+                let e = l.period_end.unwrap_or(s);
+                out.push((s, e, amount));
+            }
+        }
+        out
+    }
+}
+
+/// A usage fee's amount F (06 §4 step 4): Σ invoiced usage of its line on documents dated on or
+/// before `through`; `None` for other fees (their amount is fixed).
+pub(crate) fn usage_fee_amount(f: &Fee, facts: &dyn Facts, through: NaiveDate) -> Option<Decimal> {
+    (f.fee_type == "usage" && matches!(f.rule, Rule::Ratable | Rule::RatableDay)).then(|| {
+        facts
+            .invoiced_rows(&f.line, through)
+            .iter()
+            .map(|(_, _, a)| *a)
+            .sum()
+    })
 }
 
 /// Why an agreement is not processed for a period (06 §9 entry reasons).
@@ -111,7 +152,55 @@ impl Engine {
     pub(crate) fn book_facts(&self, account: &str) -> Result<BookFacts> {
         let mut docs = self.documents(DocType::Invoice, account)?;
         docs.extend(self.documents(DocType::CreditMemo, account)?);
-        Ok(BookFacts { docs })
+        Ok(BookFacts {
+            docs,
+            usage: BTreeMap::new(),
+        })
+    }
+
+    /// The amount of fee `f` of `ag` as it stands: its fixed amount, or for a usage fee Σ its
+    /// line's invoiced usage so far (06 §4 step 4).
+    pub fn fee_amount_now(&self, ag: &Agreement, f: &Fee) -> Result<Decimal> {
+        if f.fee_type != "usage" {
+            return Ok(f.amount);
+        }
+        let facts = self.book_facts(&ag.account)?;
+        Ok(usage_fee_amount(f, &facts, NaiveDate::MAX).unwrap_or(f.amount))
+    }
+
+    /// [`Engine::book_facts`] of the agreement's account, with the rated usage of its prepay
+    /// and true-up lines.
+    pub(crate) fn agreement_facts(&self, ag: &Agreement) -> Result<BookFacts> {
+        let mut facts = self.book_facts(&ag.account)?;
+        for f in &ag.fees {
+            if matches!(f.rule, Rule::Prepay | Rule::TrueUp) && !facts.usage.contains_key(&f.line) {
+                let rated = self.rated_usage_of(&f.line)?;
+                facts.usage.insert(f.line.clone(), rated);
+            }
+        }
+        Ok(facts)
+    }
+
+    /// 06 §9 `usage_unrated`: usage of a usage-based fee's line dated on or before `end(P)` that
+    /// is loaded but not rated.
+    fn check_usage_rated(&self, ag: &Agreement, p: MonthIndex) -> Result<()> {
+        let end_p = month_end(p);
+        for f in &ag.fees {
+            let usage_based =
+                matches!(f.rule, Rule::Prepay | Rule::TrueUp) || f.fee_type == "usage";
+            if usage_based && self.usage_loaded_through(&f.line, end_p)? {
+                return Err(refuse(
+                    Code::UsageUnrated,
+                    &format!("agreement:{}", ag.id),
+                    &f.fee_ref,
+                    format!(
+                        "{} has usage dated on or before {end_p} that is loaded but not rated",
+                        f.line
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A known agreement, or `unknown_agreement`.
@@ -167,8 +256,9 @@ impl Engine {
     pub(crate) fn compute_summary(&self, ag: &Agreement, p: MonthIndex) -> Result<Summary> {
         let record = format!("agreement:{}", ag.id);
         let scale = minor_units(&ag.currency).unwrap_or(2);
-        let facts = self.book_facts(&ag.account)?;
+        let facts = self.agreement_facts(ag)?;
         self.check_allocation(ag)?;
+        self.check_usage_rated(ag, p)?;
         let prev = self.previous_summary(ag, p)?;
         let prev_cum: BTreeMap<&str, Decimal> = prev
             .as_ref()
@@ -235,12 +325,13 @@ impl Engine {
             }
             None => (zero, zero, zero, zero, zero, zero, zero),
         };
-        let fee_total: Decimal = ag.fees.iter().map(|f| f.amount).sum();
+        let amount_of = |f: &Fee| usage_fee_amount(f, &facts, end_p).unwrap_or(f.amount);
+        let fee_total: Decimal = ag.fees.iter().map(amount_of).sum();
         let order_fee_total: Decimal = ag
             .fees
             .iter()
             .filter(|f| f.origin == "order")
-            .map(|f| f.amount)
+            .map(amount_of)
             .sum();
         let s = Summary {
             agreement: ag.id.clone(),

@@ -57,7 +57,7 @@ impl Engine {
         let mut rows = Vec::new();
         for ag in &agreements {
             let scale = minor_units(&ag.currency).unwrap_or(2);
-            let facts = self.book_facts(&ag.account)?;
+            let facts = self.agreement_facts(ag)?;
             let sums = self.revenue_summaries(&ag.id)?;
             let mut by: BTreeMap<&str, Decimal> = BTreeMap::new();
             for s in &sums {

@@ -289,6 +289,37 @@ impl Engine {
         Ok(out)
     }
 
+    /// 06 §6 `U`: the rated inputs of `line` as (usage date, rated amount), in load order.
+    pub(crate) fn rated_usage_of(&self, line: &str) -> Result<Vec<(NaiveDate, Decimal)>> {
+        let mut seqs = std::collections::BTreeSet::new();
+        for (k, v) in self.store.scan(&key(&["usage", "row", line, ""]))? {
+            let row: RowUsage = crate::engine::decode(&k, &v)?;
+            seqs.extend(row.inputs);
+        }
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(i) = self.get::<UsageInput>(&input_key(seq))? {
+                if let (InputStatus::Rated, Some(a)) = (i.status, i.rated_amount) {
+                    out.push((i.usage_date, a));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// 06 §9 `usage_unrated`: true when `line` has a `loaded` input dated on or before `through`.
+    pub(crate) fn usage_loaded_through(&self, line: &str, through: NaiveDate) -> Result<bool> {
+        let prefix = key(&["usage", "loaded", line, ""]);
+        let upto = through.to_string();
+        Ok(self.store.scan(&prefix)?.iter().any(|(k, _)| {
+            let date = k
+                .get(prefix.len()..prefix.len() + 10)
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            *date <= *upto
+        }))
+    }
+
     /// 03 B.3 / F.27: true when a usage row over [start, end] of `line` still has `loaded`
     /// inputs in its period (an invoice run does not select it).
     pub fn usage_held(&self, line: &str, start: NaiveDate, end: NaiveDate) -> Result<bool> {

@@ -893,7 +893,7 @@ fn table_cells(
                         "rule" => f.rule.as_str().to_string(),
                         "start" => f.start.to_string(),
                         "end" => f.end.to_string(),
-                        "amount" => m2(f.amount),
+                        "amount" => m2(engine.fee_amount_now(&ag, f).unwrap_or(f.amount)),
                         "transaction_price" => m2(f.transaction_price),
                         "obligation" => f
                             .obligation
