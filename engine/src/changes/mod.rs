@@ -743,22 +743,7 @@ impl Engine {
                 .unwrap_or(asset.terms.start),
             None => asset.terms.start,
         };
-        if c == succ(old_end) {
-            return Err(refuse(
-                Code::NoChange,
-                line,
-                "on",
-                format!("the line already ends on {old_end}"),
-            ));
-        }
-        if c > succ(old_end) {
-            return Err(refuse(
-                Code::EffectiveAfterEnd,
-                line,
-                "on",
-                format!("{c} is after the line end {old_end} + 1"),
-            ));
-        }
+        check_cancel_date(line, c, old_end)?;
         let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
         self.commit_change(
             &asset,
@@ -1575,6 +1560,28 @@ impl Engine {
             stale,
         })
     }
+}
+
+/// A cancel's first unserved day `c` against the line's end (03 A.7): `no_change` on the day
+/// after the end, `effective_after_end` later.
+pub(crate) fn check_cancel_date(line: &str, c: NaiveDate, old_end: NaiveDate) -> Result<()> {
+    if c == succ(old_end) {
+        return Err(refuse(
+            Code::NoChange,
+            line,
+            "on",
+            format!("the line already ends on {old_end}"),
+        ));
+    }
+    if c > succ(old_end) {
+        return Err(refuse(
+            Code::EffectiveAfterEnd,
+            line,
+            "on",
+            format!("{c} is after the line end {old_end} + 1"),
+        ));
+    }
+    Ok(())
 }
 
 /// Σ billable amounts after applying `changed` and `created` to `rows` (A.5).

@@ -4,7 +4,7 @@
 
 use super::rating::{is_usage_row, RowUsage, UsageInput};
 use crate::billing::tx::Tx;
-use crate::changes::{AssetStatus, ChangeOutcome};
+use crate::changes::{check_cancel_date, AssetStatus, ChangeOutcome};
 use crate::engine::{key, schedule_key, split_line_ref, Asset, Engine, Schedule, ScheduleStatus};
 use crate::error::{Code, EngineError, Result};
 use crate::schedule::{self, Price};
@@ -303,22 +303,7 @@ impl Engine {
         let (asset, terms) = self.usage_context(line)?;
         let c = if same_day { on } else { succ(on) };
         let old_end = asset.terms.end.unwrap_or(asset.terms.start);
-        if c == succ(old_end) {
-            return Err(refuse(
-                Code::NoChange,
-                line,
-                "on",
-                format!("the line already ends on {old_end}"),
-            ));
-        }
-        if c > succ(old_end) {
-            return Err(refuse(
-                Code::EffectiveAfterEnd,
-                line,
-                "on",
-                format!("{c} is after the line end {old_end} + 1"),
-            ));
-        }
+        check_cancel_date(line, c, old_end)?;
         self.usage_change(
             &asset,
             &terms,

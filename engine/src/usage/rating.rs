@@ -183,6 +183,16 @@ fn row_key(line: &str, seq: u32) -> Vec<u8> {
 const NEXT_KEY: &[&str] = &["usage", "next"];
 const LAST_RUN_KEY: &[&str] = &["usage", "last_run"];
 
+/// The input `usage#n` as `tx` has it, or `unknown_usage_input`.
+fn known_input(tx: &Tx<'_>, r: &str) -> Result<UsageInput> {
+    parse_ref(r)
+        .map(input_key)
+        .map(|k| tx.get::<UsageInput>(&k))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| refused(Code::UnknownUsageInput, r, "ref", "no such usage input"))
+}
+
 /// Parse `usage#n`.
 pub fn parse_ref(r: &str) -> Option<u64> {
     r.strip_prefix("usage#")?.parse().ok()
@@ -501,19 +511,7 @@ impl Engine {
         let mut tx = Tx::new(self.store.as_ref());
         let mut touched = BTreeSet::new();
         for r in refs {
-            let Some(mut i) = parse_ref(r)
-                .map(input_key)
-                .map(|k| tx.get::<UsageInput>(&k))
-                .transpose()?
-                .flatten()
-            else {
-                return Err(refused(
-                    Code::UnknownUsageInput,
-                    r,
-                    "ref",
-                    "no such usage input",
-                ));
-            };
+            let mut i = known_input(&tx, r)?;
             if i.status != InputStatus::Rated {
                 return Err(refused(
                     Code::NotRated,
@@ -561,19 +559,7 @@ impl Engine {
     pub fn retry_usage(&self, refs: &[String]) -> Result<()> {
         let mut tx = Tx::new(self.store.as_ref());
         for r in refs {
-            let Some(mut i) = parse_ref(r)
-                .map(input_key)
-                .map(|k| tx.get::<UsageInput>(&k))
-                .transpose()?
-                .flatten()
-            else {
-                return Err(refused(
-                    Code::UnknownUsageInput,
-                    r,
-                    "ref",
-                    "no such usage input",
-                ));
-            };
+            let mut i = known_input(&tx, r)?;
             if i.status != InputStatus::Error {
                 return Err(refused(
                     Code::NotInError,
