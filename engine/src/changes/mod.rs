@@ -621,14 +621,7 @@ impl Engine {
                 format!("{e} is before the line start {start}"),
             ));
         }
-        if e > succ(old_end) {
-            return Err(refuse(
-                Code::EffectiveAfterEnd,
-                line,
-                "on",
-                format!("{e} is after the line end {old_end} + 1"),
-            ));
-        }
+        check_not_after_end(line, e, old_end)?;
         if n < e && !end_only {
             return Err(refuse(
                 Code::EndBeforeEffective,
@@ -1573,12 +1566,18 @@ pub(crate) fn check_cancel_date(line: &str, c: NaiveDate, old_end: NaiveDate) ->
             format!("the line already ends on {old_end}"),
         ));
     }
-    if c > succ(old_end) {
+    check_not_after_end(line, c, old_end)
+}
+
+/// A change's effective date `e` may be at most the day after the line's end (03 A.7
+/// `effective_after_end`).
+pub(crate) fn check_not_after_end(line: &str, e: NaiveDate, old_end: NaiveDate) -> Result<()> {
+    if e > succ(old_end) {
         return Err(refuse(
             Code::EffectiveAfterEnd,
             line,
             "on",
-            format!("{c} is after the line end {old_end} + 1"),
+            format!("{e} is after the line end {old_end} + 1"),
         ));
     }
     Ok(())

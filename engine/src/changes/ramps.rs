@@ -2,7 +2,10 @@
 //! over its own range like an amend and run through step 1 alone; NP′ is their sum. The rows of
 //! each segment carry its quantity.
 
-use super::{month_units, new_terms, refuse, succ, AssetTerms, ChangeOutcome, Plan, Value, UNITS};
+use super::{
+    check_not_after_end, month_units, new_terms, refuse, succ, AssetTerms, ChangeOutcome, Plan,
+    Value, UNITS,
+};
 use crate::engine::{Asset, Engine, Schedule};
 use crate::error::{Code, Result};
 use crate::model::{BillingFrequency, Product, Segment};
@@ -86,14 +89,7 @@ impl Engine {
                 format!("{e} is before the line start {start}"),
             ));
         }
-        if e > succ(old_end) {
-            return Err(refuse(
-                Code::EffectiveAfterEnd,
-                line,
-                "on",
-                format!("{e} is after the line end {old_end} + 1"),
-            ));
-        }
+        check_not_after_end(line, e, old_end)?;
         if n < e {
             return Err(refuse(
                 Code::EndBeforeEffective,
