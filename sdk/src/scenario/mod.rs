@@ -40,7 +40,23 @@ const ENVELOPE: Ty = Ty::Obj(&[
     ),
     opt("accounts", Ty::List(&ACCOUNT), "customer accounts"),
     opt("orders", Ty::List(&ORDER), "orders, not yet activated"),
+    opt(
+        "rules_errors",
+        Ty::List(&RULES_ERROR),
+        "the rule-check errors the rules must be refused with, in file order (then `steps: []`)",
+    ),
     req("steps", Ty::List(&Ty::Any), "steps, run in order"),
+]);
+/// One expected rule-check error of `rules_errors`.
+const RULES_ERROR: Ty = Ty::Obj(&[
+    req("code", Ty::Text, "the error code (split_percent_sum)"),
+    opt(
+        "path",
+        Ty::Text,
+        "the field path (revenue_policies[0].split)",
+    ),
+    opt("line", Ty::Int(1, 1_000_000), "line in this file"),
+    opt("message_contains", Ty::Text, "text the message contains"),
 ]);
 /// The `rows` key of every table expectation.
 pub(crate) const TABLE_ROWS: Field = req(
@@ -319,6 +335,17 @@ pub struct Scenario {
     accounts: Vec<Account>,
     orders: Vec<Order>,
     steps: Vec<(usize, Step)>,
+    /// `rules_errors`: the expected rule-check errors and those the rules were refused with.
+    rules_check: Option<(Vec<ExpectedRuleError>, Vec<RuleError>)>,
+}
+
+/// One entry of a scenario's `rules_errors`.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct ExpectedRuleError {
+    code: String,
+    path: Option<String>,
+    line: Option<usize>,
+    message_contains: Option<String>,
 }
 
 /// A difference between expected and actual.
@@ -421,13 +448,14 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
             Kind::Null => {}
         }
     }
-    let rules = loader
-        .finish()
-        .map_err(|errs| errs.into_iter().map(from_rule).collect::<Vec<_>>());
-    let rules = match rules {
+    let expected_rule_errors: Option<Vec<ExpectedRuleError>> = doc
+        .get("rules_errors")
+        .and_then(|n| serde_yaml::from_value(n.to_value()).ok());
+    let mut refused = Vec::new();
+    let rules = match loader.finish() {
         Ok(r) => Some(r),
         Err(e) => {
-            errors.extend(e);
+            refused.extend(e);
             None
         }
     };
@@ -435,11 +463,34 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
         Some(r) => match reckon_plugin_host::load(r) {
             Ok(p) => Some(p),
             Err(errs) => {
-                errors.extend(errs.into_iter().map(from_rule));
+                refused.extend(errs);
                 None
             }
         },
         None => None,
+    };
+    let rules_check = match expected_rule_errors {
+        Some(want) => {
+            if doc
+                .get("steps")
+                .and_then(Node::as_seq)
+                .is_some_and(|s| !s.is_empty())
+            {
+                errors.push(ferr(
+                    file,
+                    doc.get("steps").map_or(doc.pos, |n| n.pos),
+                    "a scenario with `rules_errors` has no steps: write `steps: []`".into(),
+                ));
+            }
+            refused.sort_by(|a, b| {
+                (&a.file, a.pos.line, a.pos.col).cmp(&(&b.file, b.pos.line, b.pos.col))
+            });
+            Some((want, std::mem::take(&mut refused)))
+        }
+        None => {
+            errors.extend(refused.into_iter().map(from_rule));
+            None
+        }
     };
     let steps = parse_steps(file, doc, &mut errors);
     if !errors.is_empty() {
@@ -474,7 +525,57 @@ pub fn parse_str(file: &str, src: &str, base: &Path) -> Result<Scenario, Vec<Fil
         accounts,
         orders,
         steps,
+        rules_check,
     })
+}
+
+/// The mismatches between a scenario's `rules_errors` and the errors its rules were refused with
+/// (one per missing, unexpected or differing error; step 0).
+fn rules_check_mismatches(want: &[ExpectedRuleError], got: &[RuleError]) -> Vec<Mismatch> {
+    let miss = |field: String, expected: String, got: String| Mismatch {
+        step: 0,
+        what: "rules_errors".into(),
+        field,
+        expected,
+        got,
+    };
+    let mut out = Vec::new();
+    for i in 0..want.len().max(got.len()) {
+        let field = format!("error {}", i + 1);
+        match (want.get(i), got.get(i)) {
+            (Some(w), Some(g)) => {
+                let message = format!("{}: found {}, expected {}", g.path, g.found, g.allowed);
+                if w.code != g.code {
+                    out.push(miss(field.clone() + " code", w.code.clone(), g.code.into()));
+                }
+                if let Some(p) = w.path.as_ref().filter(|p| **p != g.path) {
+                    out.push(miss(field.clone() + " path", p.clone(), g.path.clone()));
+                }
+                if let Some(l) = w.line.filter(|l| *l != g.pos.line) {
+                    out.push(miss(
+                        field.clone() + " line",
+                        l.to_string(),
+                        g.pos.line.to_string(),
+                    ));
+                }
+                if let Some(t) = w
+                    .message_contains
+                    .as_ref()
+                    .filter(|t| !message.contains(t.as_str()))
+                {
+                    out.push(miss(field + " message", format!("contains `{t}`"), message));
+                }
+            }
+            (Some(w), None) => out.push(miss(field, w.code.clone(), "no error".into())),
+            (None, Some(g)) => out.push(miss(
+                field,
+                "no error".into(),
+                format!("{} at {}:{}:{}", g.code, g.file, g.pos.line, g.pos.col),
+            )),
+            (None, None) => {}
+        }
+    }
+    out
 }
 
 /// A table expectation's node with its `columns`, `rows` and `first`.
@@ -695,6 +796,15 @@ fn parse_steps(file: &str, doc: &Node, errors: &mut Vec<FileError>) -> Vec<(usiz
 impl Scenario {
     /// Run on a fresh in-memory store.
     pub fn run(&self) -> Outcome {
+        if let Some((want, got)) = &self.rules_check {
+            let mismatches = rules_check_mismatches(want, got);
+            return Outcome {
+                name: self.name.clone(),
+                file: self.file.clone(),
+                passed: mismatches.is_empty(),
+                mismatches,
+            };
+        }
         let mut mismatches = Vec::new();
         let engine = Engine::new(Arc::new(MemStore::new()), self.rules.clone())
             .with_callbacks(self.plugins.clone())

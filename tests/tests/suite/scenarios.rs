@@ -93,3 +93,47 @@ fn an_invalid_scenario_exits_2_with_its_position() {
         "{text}"
     );
 }
+
+/// `rules_errors`: a scenario passes only when its rules are refused with exactly the listed
+/// errors; a missing, extra or differing error fails it, and steps are not allowed beside it.
+#[test]
+fn rules_errors_must_match_the_refusal_exactly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = std::fs::read_to_string(
+        root().join("tests/scenarios/revenue/rr-17-split-percent-sum.yaml"),
+    )
+    .expect("case file");
+    // The accepted split (30 + 70) loads, so the expected error is missing.
+    let loads = src
+        .replace("percent: 60", "percent: 70")
+        .replace("scenario: rr-17-split-percent-sum", "scenario: loads");
+    // Another code than the one the rules are refused with.
+    let other = src
+        .replace("code: split_percent_sum", "code: bad_split_entries")
+        .replace("scenario: rr-17-split-percent-sum", "scenario: other");
+    let stepped = src
+        .replace("steps: []", "steps:\n  - activate: O-1")
+        .replace("scenario: rr-17-split-percent-sum", "scenario: stepped");
+    for (name, text) in [("a.yaml", &loads), ("b.yaml", &other), ("c.yaml", &src)] {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let report = run_paths(&[dir.path().to_path_buf()]);
+    let text = report.text();
+    assert_eq!((report.passed, report.failed), (1, 2), "{text}");
+    assert!(
+        text.contains("error 1 expected split_percent_sum, got no error"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error 1 code expected bad_split_entries, got split_percent_sum"),
+        "{text}"
+    );
+    std::fs::write(dir.path().join("d.yaml"), stepped).expect("write");
+    let report = run_paths(&[dir.path().join("d.yaml")]);
+    assert_eq!(report.exit_code(), 2, "{}", report.text());
+    assert!(
+        report.text().contains("write `steps: []`"),
+        "{}",
+        report.text()
+    );
+}
