@@ -3,6 +3,7 @@
 //! asset's terms and the drafts it makes stale in one atomic batch. No wall clock: the caller
 //! passes every date.
 
+mod chain;
 pub mod netting;
 mod ramps;
 
@@ -1157,45 +1158,41 @@ impl Engine {
         let by_id: HashMap<&str, &Schedule> = rows.iter().map(|s| (s.id.as_str(), s)).collect();
         // A row a later, undone change moved lives on in its restoration — and that restoration,
         // when a later change moved it and was undone in turn, in its own restoration: the map
-        // keeps every restoration, live or not, so `resolve` walks the whole chain to the live
+        // keeps every restoration, live or not, so `live_ends` walks the whole chain to the live
         // end (decision 241; keeping only live ones broke the chain at the first moved link and
-        // left the change's row uncompensated).
-        let restored: HashMap<&str, &Schedule> = rows
-            .iter()
-            .filter(|s| s.kind == "restoration")
-            .filter_map(|s| s.change.origin.as_deref().map(|o| (o, s)))
-            .collect();
-        let resolve = |id: &str| -> Option<&Schedule> {
-            let mut cur = *by_id.get(id)?;
-            let mut hops = 0;
-            while !is_live(cur.status) && hops < 64 {
-                cur = restored.get(cur.id.as_str())?;
-                hops += 1;
+        // left the change's row uncompensated). A restoration of a row that drew credit is
+        // itself drawn and may be cut into several pieces (A.4), so one row can live on in
+        // several restorations: every piece is followed (decision 250).
+        let mut restored: HashMap<&str, Vec<&Schedule>> = HashMap::new();
+        for s in rows.iter().filter(|s| s.kind == "restoration") {
+            if let Some(o) = s.change.origin.as_deref() {
+                restored.entry(o).or_default().push(s);
             }
-            Some(cur)
-        };
+        }
         let mut drafts = Vec::new();
         for id in &rec.created {
-            let Some(s) = resolve(id).filter(|s| is_live(s.status)) else {
+            let Some(s) = by_id.get(id.as_str()) else {
                 continue;
             };
-            let invoiced = s.status == ScheduleStatus::Invoiced;
-            drafts.push(netting::Draft {
-                start: s.start,
-                end: s.end,
-                amount: -s.amount,
-                kind: "compensation",
-                status: ScheduleStatus::PendingBilling,
-                quantity: s.quantity,
-                origin: Some(s.id.clone()),
-                about: Vec::new(),
-                sources: if invoiced {
-                    vec![s.id.clone()]
-                } else {
-                    Vec::new()
-                },
-                draws: invoiced,
-            });
+            for s in chain::live_ends(s, &restored) {
+                let invoiced = s.status == ScheduleStatus::Invoiced;
+                drafts.push(netting::Draft {
+                    start: s.start,
+                    end: s.end,
+                    amount: -s.amount,
+                    kind: "compensation",
+                    status: ScheduleStatus::PendingBilling,
+                    quantity: s.quantity,
+                    origin: Some(s.id.clone()),
+                    about: Vec::new(),
+                    sources: if invoiced {
+                        vec![s.id.clone()]
+                    } else {
+                        Vec::new()
+                    },
+                    draws: invoiced,
+                });
+            }
         }
         for id in &rec.moved {
             let Some(s) = by_id.get(id.as_str()) else {

@@ -394,7 +394,17 @@ pub(crate) fn draw(
         .filter(|y| !live(y))
         .map(|y| y.id.as_str())
         .collect();
-    let compensated = compensated(c.rows, &gone);
+    let mut compensated = compensated(c.rows, &gone);
+    // A compensation written in this batch offsets its row from the batch on, so the row's draw
+    // is released before the batch's negative rows draw (A.4; decision 250).
+    compensated.extend(
+        drafts
+            .iter()
+            .filter(|d| d.kind == "compensation")
+            .filter_map(|d| d.origin.as_deref())
+            .filter_map(|o| c.rows.iter().find(|x| x.id == o))
+            .map(|x| x.id.as_str()),
+    );
     let mut invoiced: Vec<&Schedule> = c
         .rows
         .iter()

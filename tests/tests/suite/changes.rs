@@ -310,11 +310,15 @@ fn run_sequence(product: &str, months_long: u32, ops: &[Op]) -> Result<(), TestC
                         prop_assert_eq!(outcome.net_price, model.v, "V before the undone change");
                     }
                     Err(e) => {
-                        // Decision 241 fixed one way a rollback failed to restore V; the saved
-                        // case `Quantity, Run, Quantity, Cancel, Rollback, Rollback` is another
-                        // (decision 86): the refusal is the safety net, so a refused rollback,
-                        // whatever its code, must have changed nothing.
-                        let _ = e;
+                        // Decisions 241 and 250: every rollback the engine accepts to plan
+                        // restores V, so `rollback_not_restorable` (the safety net of decision
+                        // 86) must never come up; other refusals must have changed nothing.
+                        prop_assert!(
+                            !format!("{e:?}").contains("RollbackNotRestorable"),
+                            "step {}: rollback refused as not restorable: {:?}",
+                            i,
+                            e
+                        );
                         let after = engine.schedules(LINE).expect("rows");
                         prop_assert_eq!(&before, &after, "a refused rollback changed rows");
                         prop_assert_eq!(model.v, before_v);
