@@ -1174,25 +1174,7 @@ impl Engine {
             let Some(s) = by_id.get(id.as_str()) else {
                 continue;
             };
-            for s in chain::live_ends(s, &restored) {
-                let invoiced = s.status == ScheduleStatus::Invoiced;
-                drafts.push(netting::Draft {
-                    start: s.start,
-                    end: s.end,
-                    amount: -s.amount,
-                    kind: "compensation",
-                    status: ScheduleStatus::PendingBilling,
-                    quantity: s.quantity,
-                    origin: Some(s.id.clone()),
-                    about: Vec::new(),
-                    sources: if invoiced {
-                        vec![s.id.clone()]
-                    } else {
-                        Vec::new()
-                    },
-                    draws: invoiced,
-                });
-            }
+            drafts.extend(chain::live_ends(s, &restored).into_iter().map(compensation));
         }
         for id in &rec.moved {
             let Some(s) = by_id.get(id.as_str()) else {
@@ -1313,25 +1295,7 @@ impl Engine {
         let drafts = rows
             .iter()
             .filter(|s| is_live(s.status))
-            .map(|s| {
-                let invoiced = s.status == ScheduleStatus::Invoiced;
-                netting::Draft {
-                    start: s.start,
-                    end: s.end,
-                    amount: -s.amount,
-                    kind: "compensation",
-                    status: ScheduleStatus::PendingBilling,
-                    quantity: s.quantity,
-                    origin: Some(s.id.clone()),
-                    about: Vec::new(),
-                    sources: if invoiced {
-                        vec![s.id.clone()]
-                    } else {
-                        Vec::new()
-                    },
-                    draws: invoiced,
-                }
-            })
+            .map(compensation)
             .collect();
         let direct = self.direct_credits(&rows)?;
         let t = asset.terms;
@@ -1549,6 +1513,28 @@ impl Engine {
             net_price: out.v,
             stale,
         })
+    }
+}
+
+/// The rollback row that offsets `s` (03 A.6): −amount over its range, drawing on it when it
+/// is invoiced.
+fn compensation(s: &Schedule) -> netting::Draft {
+    let invoiced = s.status == ScheduleStatus::Invoiced;
+    netting::Draft {
+        start: s.start,
+        end: s.end,
+        amount: -s.amount,
+        kind: "compensation",
+        status: ScheduleStatus::PendingBilling,
+        quantity: s.quantity,
+        origin: Some(s.id.clone()),
+        about: Vec::new(),
+        sources: if invoiced {
+            vec![s.id.clone()]
+        } else {
+            Vec::new()
+        },
+        draws: invoiced,
     }
 }
 
