@@ -40,6 +40,34 @@ pub(crate) fn live_ends<'r>(
     out
 }
 
+/// Every restoration of the line's rows by the row it restores (origin → restorations, live or
+/// not): the map [`live_ends`] and [`tree`] walk.
+pub(crate) fn restorations(rows: &[Schedule]) -> HashMap<&str, Vec<&Schedule>> {
+    let mut restored: HashMap<&str, Vec<&Schedule>> = HashMap::new();
+    for s in rows.iter().filter(|s| s.kind == "restoration") {
+        if let Some(o) = s.change.origin.as_deref() {
+            restored.entry(o).or_default().push(s);
+        }
+    }
+    restored
+}
+
+/// `s` and every row it lives on in through restorations, live or not (the rows whose usage
+/// inputs a rollback takes back, decision 272).
+pub(crate) fn tree<'r>(
+    s: &'r Schedule,
+    restored: &HashMap<&str, Vec<&'r Schedule>>,
+) -> Vec<&'r Schedule> {
+    let mut out = vec![s];
+    let mut i = 0;
+    while i < out.len() && out.len() < 4096 {
+        let id = out[i].id.as_str();
+        out.extend(restored.get(id).into_iter().flatten().copied());
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

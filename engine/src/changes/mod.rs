@@ -3,7 +3,7 @@
 //! asset's terms and the drafts it makes stale in one atomic batch. No wall clock: the caller
 //! passes every date.
 
-mod chain;
+pub(crate) mod chain;
 pub mod netting;
 mod ramps;
 
@@ -183,6 +183,13 @@ pub struct ChangeRecord {
     /// undoes exactly that one.
     #[serde(default)]
     pub revenue_change: Option<u32>,
+    /// Usage lines (B.4): the billed rows it flagged and credited in full (a rollback reopens
+    /// them, decision 270).
+    #[serde(default)]
+    pub flagged: Vec<String>,
+    /// Usage lines: the line's tier table before it (`None`: the product's).
+    #[serde(default)]
+    pub prior_usage_tiers: Option<String>,
 }
 
 /// The incoming line of a swap (A.6 `to`).
@@ -394,7 +401,7 @@ impl Engine {
     }
 
     /// Σ direct credit-memo credits on the invoice lines of the invoiced rows (04 §9.1).
-    fn direct_credits(&self, rows: &[Schedule]) -> Result<HashMap<String, Decimal>> {
+    pub(crate) fn direct_credits(&self, rows: &[Schedule]) -> Result<HashMap<String, Decimal>> {
         let mut out = HashMap::new();
         let mut docs: HashMap<&str, Option<crate::billing::Document>> = HashMap::new();
         for x in rows.iter().filter(|x| x.status == ScheduleStatus::Invoiced) {
@@ -1150,6 +1157,10 @@ impl Engine {
                 ),
             ));
         }
+        // 03 A.6 with B.4: a usage line's change is undone with its inputs (decisions 270–272).
+        if self.is_usage_line(line)? {
+            return self.rollback_usage(rec, req.on);
+        }
         let _guard = self
             .billing_lock
             .lock()
@@ -1163,12 +1174,7 @@ impl Engine {
         // left the change's row uncompensated). A restoration of a row that drew credit is
         // itself drawn and may be cut into several pieces (A.4), so one row can live on in
         // several restorations: every piece is followed (decision 250).
-        let mut restored: HashMap<&str, Vec<&Schedule>> = HashMap::new();
-        for s in rows.iter().filter(|s| s.kind == "restoration") {
-            if let Some(o) = s.change.origin.as_deref() {
-                restored.entry(o).or_default().push(s);
-            }
-        }
+        let restored = chain::restorations(&rows);
         let mut drafts = Vec::new();
         for id in &rec.created {
             let Some(s) = by_id.get(id.as_str()) else {
@@ -1468,6 +1474,8 @@ impl Engine {
             undone: false,
             swap_to,
             revenue_change: None,
+            flagged: Vec::new(),
+            prior_usage_tiers: None,
         };
         // 06 §7: the revenue side of the change, in the same batch.
         let old_end = asset.terms.end.unwrap_or(asset.terms.start);
@@ -1518,7 +1526,7 @@ impl Engine {
 
 /// The rollback row that offsets `s` (03 A.6): −amount over its range, drawing on it when it
 /// is invoiced.
-fn compensation(s: &Schedule) -> netting::Draft {
+pub(crate) fn compensation(s: &Schedule) -> netting::Draft {
     let invoiced = s.status == ScheduleStatus::Invoiced;
     netting::Draft {
         start: s.start,
@@ -1571,7 +1579,7 @@ fn is_live(s: ScheduleStatus) -> bool {
     !matches!(s, ScheduleStatus::Superseded | ScheduleStatus::Cancelled)
 }
 
-fn change_key(order: &str, line: &str, n: u32) -> Vec<u8> {
+pub(crate) fn change_key(order: &str, line: &str, n: u32) -> Vec<u8> {
     key(&["chglog", order, line, &format!("{n:010}")])
 }
 
@@ -1630,7 +1638,7 @@ fn new_terms(
     t
 }
 
-fn ready_of(t: &Terms, a: NaiveDate, b: NaiveDate) -> NaiveDate {
+pub(crate) fn ready_of(t: &Terms, a: NaiveDate, b: NaiveDate) -> NaiveDate {
     let mut x = *t;
     x.start = a;
     x.end = Some(b);

@@ -2,9 +2,9 @@
 //! dates of rated inputs, never by days. Cancel, end changes and tier changes
 //! (`amend: {line, on, usage_tiers}`) of usage lines run here, each in one atomic batch.
 
-use super::rating::{is_usage_row, RowUsage, UsageInput};
+use super::rating::{input_key, is_usage_row, row_key, RowUsage, UsageInput};
 use crate::billing::tx::Tx;
-use crate::changes::{check_cancel_date, AssetStatus, ChangeOutcome};
+use crate::changes::{change_key, check_cancel_date, AssetStatus, ChangeOutcome, ChangeRecord};
 use crate::engine::{key, schedule_key, split_line_ref, Asset, Engine, Schedule, ScheduleStatus};
 use crate::error::{Code, EngineError, Result};
 use crate::schedule::{self, Price};
@@ -27,25 +27,7 @@ pub struct AmendUsage {
     pub ready_for_billing_date: Option<NaiveDate>,
 }
 
-/// The kind table of A.3, in rank order (§0 numbering).
-const RANK: &[&str] = &[
-    "original",
-    "pre_change",
-    "cancelled_portion",
-    "credit",
-    "rebill",
-    "delta",
-    "netted_charge",
-    "replacement",
-    "extension",
-    "restoration",
-    "compensation",
-    "minimum_fee",
-];
-
-fn rank(kind: &str) -> usize {
-    RANK.iter().position(|k| *k == kind).unwrap_or(RANK.len())
-}
+use crate::changes::netting::rank;
 
 fn refuse(code: Code, line: &str, field: &str, msg: impl Into<String>) -> EngineError {
     EngineError::refused(code, line, field, msg)
@@ -86,20 +68,22 @@ struct New {
     parent: Option<usize>,
 }
 
-fn tiers_key(o: &str, l: &str) -> Vec<u8> {
+pub(crate) fn tiers_key(o: &str, l: &str) -> Vec<u8> {
     key(&["usage", "tiers", o, l])
 }
 
-fn row_key(line: &str, seq: u32) -> Vec<u8> {
-    let mut k = key(&["usage", "row", line, ""]);
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
-}
-
-fn input_key(seq: u64) -> Vec<u8> {
-    let mut k = key(&["usage", "in", ""]);
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
+/// V of a usage line (A.5 with B.4) as `tx` has it: Σ amount (minimum fees included) over its
+/// live contracted rows.
+pub(crate) fn usage_value(tx: &Tx<'_>, o: &str, l: &str) -> Result<Decimal> {
+    Ok(tx
+        .scan(&key(&["sched", o, l, ""]))?
+        .iter()
+        .map(|(k, v)| crate::engine::decode::<Schedule>(k, v))
+        .collect::<Result<Vec<_>>>()?
+        .iter()
+        .filter(|s| live(s) && s.schedule_type == crate::engine::ScheduleType::Contracted)
+        .map(|s| s.amount)
+        .sum())
 }
 
 impl Engine {
@@ -381,15 +365,27 @@ impl Engine {
             });
             Ok(())
         };
-        for x in rows.iter().filter(|x| live(x) && x.end >= e) {
+        // Closed rows (credited in full, or settled by a rollback) take no part, nor do the
+        // negative rows of earlier changes: they offset rows already credited (decision 270).
+        let closed = self.closed_usage_rows(&tx, line, &rows)?;
+        for x in rows.iter().filter(|x| {
+            live(x)
+                && x.end >= e
+                && !closed.contains(&x.id)
+                && (is_usage_row(x) || x.kind == "minimum_fee")
+        }) {
             let billed = x.status == ScheduleStatus::Invoiced;
-            if billed && x.change.superseded {
-                continue; // already credited in full
-            }
             let mut y = x.clone();
             if billed {
                 y.change.superseded = true;
                 credit(x, &mut created)?;
+                if is_usage_row(x) {
+                    let k = row_key(line, x.seq);
+                    if let Some(mut u) = tx.get::<RowUsage>(&k)?.filter(|u| u.reopened) {
+                        u.reopened = false;
+                        tx.put(k, &u);
+                    }
+                }
             } else if x.start > n {
                 y.status = ScheduleStatus::Cancelled;
             } else {
@@ -626,15 +622,7 @@ impl Engine {
         }
         tx.put(key(&["asset", o, l]), &next_asset);
         // V (A.5 for usage lines) = Σ amount + minimum_fee over the current rows.
-        let v: Decimal = tx
-            .scan(&key(&["sched", o, l, ""]))?
-            .iter()
-            .map(|(k, v)| crate::engine::decode::<Schedule>(k, v))
-            .collect::<Result<Vec<_>>>()?
-            .iter()
-            .filter(|s| live(s) && s.schedule_type == crate::engine::ScheduleType::Contracted)
-            .map(|s| s.amount)
-            .sum();
+        let v = usage_value(&tx, o, l)?;
         let mut t2 = terms.clone();
         t2.status = status;
         t2.net_price = v;
@@ -643,6 +631,36 @@ impl Engine {
         }
         t2.changes += 1;
         tx.put(key(&["chgterms", o, l]), &t2);
+        // The change's record, for a rollback (A.6; decision 271).
+        let record = ChangeRecord {
+            n: t2.changes,
+            kind: if category == "cancellation" {
+                "cancel"
+            } else {
+                "amend"
+            }
+            .into(),
+            effective: e,
+            category: category.into(),
+            created: out_created.clone(),
+            moved: changed
+                .iter()
+                .filter(|y| !live(y))
+                .map(|y| y.id.clone())
+                .collect(),
+            prior_terms: terms.clone(),
+            prior_asset: asset.clone(),
+            undone: false,
+            swap_to: None,
+            revenue_change: None,
+            flagged: changed
+                .iter()
+                .filter(|y| live(y))
+                .map(|y| y.id.clone())
+                .collect(),
+            prior_usage_tiers: self.current_usage_tiers(line)?,
+        };
+        tx.put(change_key(o, l, record.n), &record);
         tx.commit()?;
         Ok(ChangeOutcome {
             line: line.to_string(),

@@ -3,5 +3,6 @@
 
 pub mod changes;
 pub mod rating;
+mod rollback;
 pub mod settings;
 pub mod tiers;

@@ -11,7 +11,7 @@ use crate::error::{Code, EngineError, Result};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Input status (03 B.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +137,10 @@ pub struct RowUsage {
     /// G of the priced inputs.
     #[serde(default)]
     pub priced_amount: Decimal,
+    /// A billed row a change flagged and credited in full, whose credit a rollback then
+    /// compensated: it is current again (decision 270; A.6 "flags stay").
+    #[serde(default)]
+    pub reopened: bool,
 }
 
 /// A usage schedule as 03 §D shows it.
@@ -162,19 +166,19 @@ pub struct UsageSchedule {
     pub superseded: bool,
 }
 
-fn input_key(seq: u64) -> Vec<u8> {
+pub(crate) fn input_key(seq: u64) -> Vec<u8> {
     let mut k = key(&["usage", "in", ""]);
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 
-fn loaded_key(line: &str, date: NaiveDate, seq: u64) -> Vec<u8> {
+pub(crate) fn loaded_key(line: &str, date: NaiveDate, seq: u64) -> Vec<u8> {
     let mut k = key(&["usage", "loaded", line, &date.to_string(), ""]);
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 
-fn row_key(line: &str, seq: u32) -> Vec<u8> {
+pub(crate) fn row_key(line: &str, seq: u32) -> Vec<u8> {
     let mut k = key(&["usage", "row", line, ""]);
     k.extend_from_slice(&seq.to_be_bytes());
     k
@@ -203,7 +207,13 @@ pub fn parse_ref(r: &str) -> Option<u64> {
 pub fn is_usage_row(s: &Schedule) -> bool {
     matches!(
         s.kind.as_str(),
-        "original" | "pre_change" | "rebill" | "replacement" | "extension" | "cancelled_portion"
+        "original"
+            | "pre_change"
+            | "rebill"
+            | "replacement"
+            | "extension"
+            | "cancelled_portion"
+            | "restoration"
     )
 }
 
@@ -214,21 +224,34 @@ fn live(s: &Schedule) -> bool {
     )
 }
 
-/// Credited in full: a billed row a change flagged (B.4 credits usage rows whole).
-fn credited(s: &Schedule) -> bool {
-    s.status == ScheduleStatus::Invoiced && s.change.superseded
-}
-
 fn refused(code: Code, record: &str, field: &str, msg: impl Into<String>) -> EngineError {
     EngineError::refused(code, record, field, msg)
 }
 
-/// The current usage row for `date` (03 B.3): the newest row covering it that is live and not
-/// credited in full.
-pub fn current_row(rows: &[Schedule], date: NaiveDate) -> Option<&Schedule> {
+/// The current usage row for `date` (03 B.3): the newest usage row covering it that is live and
+/// not closed (see [`Engine::closed_usage_rows`]).
+pub fn current_row<'a>(
+    rows: &'a [Schedule],
+    closed: &HashSet<String>,
+    date: NaiveDate,
+) -> Option<&'a Schedule> {
     rows.iter()
-        .filter(|s| is_usage_row(s) && s.start <= date && date <= s.end && live(s) && !credited(s))
+        .filter(|s| {
+            is_usage_row(s)
+                && s.start <= date
+                && date <= s.end
+                && live(s)
+                && !closed.contains(&s.id)
+        })
         .max_by_key(|s| s.seq)
+}
+
+/// The rows a live `compensation` offsets (a rolled-back change's rows, 03 A.6).
+pub(crate) fn compensated_rows(rows: &[Schedule]) -> HashSet<String> {
+    rows.iter()
+        .filter(|s| s.kind == "compensation" && live(s))
+        .filter_map(|s| s.change.origin.clone())
+        .collect()
 }
 
 /// Read-side helpers shared by rating, changes and the views.
@@ -239,6 +262,32 @@ impl Engine {
             .products
             .get(&asset.product)
             .and_then(UsageSettings::of)
+    }
+
+    /// The rows of a line that take no further part in rating or in changes (03 B.3 "live and not
+    /// credited in full"; decision 270): rows a live `compensation` offsets (settled by a
+    /// rollback), and billed rows a change flagged and credited in full that no rollback
+    /// reopened.
+    pub(crate) fn closed_usage_rows(
+        &self,
+        tx: &Tx<'_>,
+        line: &str,
+        rows: &[Schedule],
+    ) -> Result<HashSet<String>> {
+        let mut closed = compensated_rows(rows);
+        for s in rows
+            .iter()
+            .filter(|s| s.status == ScheduleStatus::Invoiced && s.change.superseded)
+        {
+            let reopened = is_usage_row(s)
+                && tx
+                    .get::<RowUsage>(&row_key(line, s.seq))?
+                    .is_some_and(|u| u.reopened);
+            if !reopened {
+                closed.insert(s.id.clone());
+            }
+        }
+        Ok(closed)
     }
 
     /// The tier table a row rates with: its own (a tier change, B.4), else the product's, else
@@ -444,8 +493,8 @@ impl Engine {
         chosen.sort_by_key(|i| (i.usage_date, i.seq));
         chosen.dedup_by_key(|i| i.seq);
         let mut run = UsageRun::default();
-        let mut lines: BTreeMap<String, Option<(Asset, UsageSettings, Vec<Schedule>)>> =
-            BTreeMap::new();
+        type LineFacts = (Asset, UsageSettings, Vec<Schedule>, HashSet<String>);
+        let mut lines: BTreeMap<String, Option<LineFacts>> = BTreeMap::new();
         let mut touched: BTreeSet<(String, u32)> = BTreeSet::new();
         let mut rows: BTreeMap<(String, u32), RowUsage> = BTreeMap::new();
         for mut i in chosen {
@@ -456,7 +505,8 @@ impl Engine {
                     Some(a) => match self.usage_settings(&a) {
                         Some(s) => {
                             let rows = self.schedules(&i.line)?;
-                            Some((a, s, rows))
+                            let closed = self.closed_usage_rows(&tx, &i.line, &rows)?;
+                            Some((a, s, rows, closed))
                         }
                         None => None,
                     },
@@ -466,11 +516,11 @@ impl Engine {
             }
             let outcome = match &lines[&i.line] {
                 None => Err("invalid_asset"),
-                Some((_, s, sched)) => attach_target(&i, s, sched),
+                Some((_, s, sched, closed)) => attach_target(&i, s, sched, closed),
             };
             match outcome {
                 Ok(row) => {
-                    let (_, s, _) = lines[&i.line].as_ref().expect("known line");
+                    let (_, s, _, _) = lines[&i.line].as_ref().expect("known line");
                     i.quantity = round_quantity(i.quantity, s.quantity_scale, s.quantity_rounding);
                     i.status = InputStatus::Rated;
                     i.message = None;
@@ -622,19 +672,15 @@ impl Engine {
             all.sort_by_key(|i| (i.usage_date, i.seq));
             (all, Decimal::ZERO, Decimal::ZERO)
         };
-        let mut cum = base_q;
-        let mut prev = base_g;
-        for i in inputs.iter_mut() {
-            cum += i.quantity;
-            let g = table.g(cum, settings.included, scale, mode);
-            let a = g - prev;
-            prev = g;
-            if i.rated_amount != Some(a) {
-                i.rated_amount = Some(a);
-                tx.put(input_key(i.seq), &*i);
-            }
-        }
-        let total = prev;
+        let (cum, total) = marginal(
+            &table,
+            &settings,
+            (scale, mode),
+            (base_q, base_g),
+            None,
+            &mut inputs,
+            tx,
+        );
         if let Some(last) = inputs.last() {
             u.priced_last = Some((last.usage_date, last.seq));
         } else if !appended {
@@ -650,6 +696,47 @@ impl Engine {
         if let Some(m) = settings.minimum {
             self.refresh_minimum(tx, &asset, &row, m)?;
         }
+        Ok(())
+    }
+
+    /// Price again the inputs a reopened billed row holds (a rollback took them back, decision
+    /// 272), without touching the row: the marginal amounts it was billed with.
+    pub(crate) fn reprice_billed_inputs(
+        &self,
+        tx: &mut Tx<'_>,
+        line: &str,
+        seq: u32,
+    ) -> Result<()> {
+        let (o, l) = split_line_ref(line).unwrap_or_default();
+        let Some(row) = tx.get::<Schedule>(&schedule_key(o, l, seq))? else {
+            return Ok(());
+        };
+        let Some(asset) = self.asset(line)? else {
+            return Ok(());
+        };
+        let Some(settings) = self.usage_settings(&asset) else {
+            return Ok(());
+        };
+        let u = tx.get::<RowUsage>(&row_key(line, seq))?.unwrap_or_default();
+        let table = self.row_table(&settings, &u);
+        let mut all = Vec::with_capacity(u.inputs.len());
+        for n in &u.inputs {
+            if let Some(i) = tx.get::<UsageInput>(&input_key(*n))? {
+                all.push(i);
+            }
+        }
+        all.sort_by_key(|i| (i.usage_date, i.seq));
+        let rounding = (asset.terms.scale, asset.terms.rounding);
+        let zero = (Decimal::ZERO, Decimal::ZERO);
+        marginal(
+            &table,
+            &settings,
+            rounding,
+            zero,
+            Some(&row.id),
+            &mut all,
+            tx,
+        );
         Ok(())
     }
 
@@ -679,6 +766,34 @@ impl Engine {
     }
 }
 
+/// Marginal rating (03 B.3) of `inputs`, sorted by (usage_date, ref), after a priced prefix of
+/// cumulative quantity and G `base`: each input gets G(Qᵢ) − G(Qᵢ₋₁), written to `tx` when it
+/// changed (only for inputs attached to `only`, when given). Returns (Qₙ, G(Qₙ)).
+fn marginal(
+    table: &TierTable,
+    settings: &UsageSettings,
+    (scale, mode): (u32, crate::money::Rounding),
+    (base_q, base_g): (Decimal, Decimal),
+    only: Option<&str>,
+    inputs: &mut [UsageInput],
+    tx: &mut Tx<'_>,
+) -> (Decimal, Decimal) {
+    let mut cum = base_q;
+    let mut prev = base_g;
+    for i in inputs.iter_mut() {
+        cum += i.quantity;
+        let g = table.g(cum, settings.included, scale, mode);
+        let a = g - prev;
+        prev = g;
+        let mine = only.is_none_or(|r| i.usage_schedule.as_deref() == Some(r));
+        if mine && i.rated_amount != Some(a) {
+            i.rated_amount = Some(a);
+            tx.put(input_key(i.seq), &*i);
+        }
+    }
+    (cum, prev)
+}
+
 /// m = round(minimum × months(start, end) ÷ N); the fee is max(0, m − rated).
 pub fn minimum_fee(
     asset: &Asset,
@@ -701,6 +816,7 @@ fn attach_target<'a>(
     i: &UsageInput,
     s: &UsageSettings,
     rows: &'a [Schedule],
+    closed: &HashSet<String>,
 ) -> std::result::Result<&'a Schedule, &'static str> {
     if i.uom.as_ref().is_some_and(|u| *u != s.unit_of_measure) {
         return Err("uom_mismatch");
@@ -715,7 +831,7 @@ fn attach_target<'a>(
     if !inside(i.usage_date) || !inside(i.start) || !inside(i.end) || i.start > i.end {
         return Err("invalid_usage_date");
     }
-    let Some(row) = current_row(rows, i.usage_date) else {
+    let Some(row) = current_row(rows, closed, i.usage_date) else {
         return Err("no_usage_schedule");
     };
     if row.status != ScheduleStatus::PendingBilling {
