@@ -1053,31 +1053,31 @@ impl Engine {
         // Rows a change added number after every existing row (decision 243); `generated`
         // stays the count of periods generated.
         let mut seq = schedules.iter().map(|s| s.seq).max().unwrap_or(0);
-        let open = schedules
-            .iter()
-            .filter(|s| {
-                !matches!(
-                    s.status,
-                    ScheduleStatus::Invoiced
-                        | ScheduleStatus::Superseded
-                        | ScheduleStatus::Cancelled
-                )
-            })
-            .count();
+        let (open, last) = evergreen_open(schedules);
         let missing = (k as usize).saturating_sub(open);
         if missing == 0 {
             return Ok((asset.clone(), Vec::new()));
         }
-        let periods =
-            schedule::generate(&asset.terms, asset.price, asset.generated as usize, missing)
-                .map_err(|e| {
-                    EngineError::refused(
-                        Code::MissingDates,
-                        asset.line.clone(),
-                        "terms",
-                        format!("cannot extend evergreen line: {e:?}"),
-                    )
-                })?;
+        // New periods continue the day after the last live row, at the asset's current terms
+        // (rate, quantity, frequency): after a change these are the changed ones (decision 283).
+        // Without a live row (not reached on an active line) the count of generated periods
+        // from the line start is used.
+        let mut from = asset.terms;
+        let skip = match last.and_then(|d| d.succ_opt()) {
+            Some(next) => {
+                from.start = next;
+                0
+            }
+            None => asset.generated as usize,
+        };
+        let periods = schedule::generate(&from, asset.price, skip, missing).map_err(|e| {
+            EngineError::refused(
+                Code::MissingDates,
+                asset.line.clone(),
+                "terms",
+                format!("cannot extend evergreen line: {e:?}"),
+            )
+        })?;
         let mut next = asset.clone();
         let added = periods
             .into_iter()
@@ -1153,6 +1153,29 @@ impl Engine {
             .map(|s| s.amount)
             .sum())
     }
+}
+
+/// An evergreen line's open periods (02 §1.6; decision 283): the distinct date ranges of its live
+/// rows that are not invoiced, negative rows aside (a credit, or a rollback's compensation
+/// beside the restoration of the same range, is no period of its own); and the end of its last
+/// live row.
+pub(crate) fn evergreen_open(schedules: &[Schedule]) -> (usize, Option<NaiveDate>) {
+    let live = |s: &&Schedule| {
+        !matches!(
+            s.status,
+            ScheduleStatus::Superseded | ScheduleStatus::Cancelled
+        )
+    };
+    let mut ranges: Vec<(NaiveDate, NaiveDate)> = schedules
+        .iter()
+        .filter(live)
+        .filter(|s| s.status != ScheduleStatus::Invoiced && s.amount >= Decimal::ZERO)
+        .map(|s| (s.start, s.end))
+        .collect();
+    ranges.sort_unstable();
+    ranges.dedup();
+    let last = schedules.iter().filter(live).map(|s| s.end).max();
+    (ranges.len(), last)
 }
 
 enum Ramp {
@@ -1237,5 +1260,57 @@ mod tests {
             ("O-1/L1#4", "2016-04-01".to_string(), "100.00".to_string())
         );
         assert_eq!(s.len(), 4);
+    }
+
+    fn row(seq: u32, a: &str, b: &str, amount: i64, status: ScheduleStatus) -> Schedule {
+        Schedule {
+            id: format!("O-1/L1#{seq}"),
+            line: "O-1/L1".into(),
+            seq,
+            start: a.parse().unwrap(),
+            end: b.parse().unwrap(),
+            ready: a.parse().unwrap(),
+            amount: Decimal::from(amount),
+            quantity: Decimal::ONE,
+            schedule_type: ScheduleType::Contracted,
+            status,
+            kind: "original".into(),
+            category: "original".into(),
+            invoice: None,
+            change: Default::default(),
+            plan: None,
+        }
+    }
+
+    #[test]
+    fn evergreen_open_counts_periods_not_rows() {
+        use ScheduleStatus::*;
+        // Decision 283: after a rolled-back amend, March has its replacement (+20), the
+        // restoration of the original (+10) and the compensation (−20): one open period.
+        // Invoiced, superseded and cancelled rows are not open; a cancelled row past the last
+        // live one does not move the last end.
+        let rows = [
+            row(1, "2016-01-01", "2016-01-31", 10, Invoiced),
+            row(2, "2016-02-01", "2016-02-29", 10, PendingBilling),
+            row(3, "2016-03-01", "2016-03-31", 10, Superseded),
+            row(4, "2016-03-01", "2016-03-31", 20, PendingBilling),
+            row(5, "2016-03-01", "2016-03-31", 10, PendingBilling),
+            row(6, "2016-03-01", "2016-03-31", -20, PendingBilling),
+            row(7, "2016-04-01", "2016-04-30", 10, Cancelled),
+        ];
+        let (open, last) = evergreen_open(&rows);
+        assert_eq!(open, 2, "February and March");
+        assert_eq!(last, Some("2016-03-31".parse().unwrap()));
+        // A credit with its rebill on a stub: the rebill's range is open, the credit is not
+        // a period of its own.
+        let rows = [
+            row(1, "2016-01-01", "2016-01-31", 10, Invoiced),
+            row(2, "2016-01-16", "2016-01-31", -5, PendingBilling),
+            row(3, "2016-01-16", "2016-01-31", 10, PendingBilling),
+        ];
+        assert_eq!(
+            evergreen_open(&rows),
+            (1, Some("2016-01-31".parse().unwrap()))
+        );
     }
 }

@@ -328,12 +328,20 @@ impl Engine {
         let Some((o, l)) = split_line_ref(line) else {
             return Ok(None);
         };
-        if let Some(t) = self.get::<AssetTerms>(&key(&["chgterms", o, l]))? {
+        let stored = self.get::<AssetTerms>(&key(&["chgterms", o, l]))?;
+        let Some(asset) = self.asset(line)? else {
+            return Ok(stored);
+        };
+        if let Some(mut t) = stored {
+            // An evergreen line's V grows with every top-up (02 §1.6): the billable total of its
+            // rows while it is kept ahead (decision 284).
+            if asset.evergreen.is_some()
+                && !matches!(t.status, AssetStatus::Cancelled | AssetStatus::SwappedOut)
+            {
+                t.net_price = self.line_total(line)?;
+            }
             return Ok(Some(t));
         }
-        let Some(asset) = self.asset(line)? else {
-            return Ok(None);
-        };
         let discount = self
             .order(&asset.order)?
             .and_then(|so| so.order.lines.into_iter().find(|x| x.id == l))
@@ -421,20 +429,29 @@ impl Engine {
         Ok(out)
     }
 
+    /// The asset and its change terms, refused when the line is unknown, ended or a usage line.
+    /// Evergreen lines take every change (03 A.2, A.6; decision 280); renew refuses them itself.
     fn change_context(&self, line: &str) -> Result<(Asset, AssetTerms)> {
-        let (asset, terms) = self.change_context_any(line)?;
-        if asset.evergreen.is_some() {
-            return Err(refuse(
-                Code::NotApplicable,
-                line,
-                "line",
-                "changes on evergreen lines other than cancel are not supported by this engine version".into(),
-            ));
-        }
-        Ok((asset, terms))
+        self.change_context_any(line)
     }
 
-    /// [`Engine::change_context`] without the evergreen refusal (cancel and renew, 03 A.6).
+    /// The current end of a line: its end, or for an evergreen line the end of its last live
+    /// row (03 A.2, 02 §1.6).
+    pub(crate) fn current_end(&self, asset: &Asset) -> Result<NaiveDate> {
+        Ok(match asset.terms.end {
+            Some(end) => end,
+            None if asset.evergreen.is_some() => self
+                .schedules(&asset.line)?
+                .iter()
+                .filter(|s| is_live(s.status))
+                .map(|s| s.end)
+                .max()
+                .unwrap_or(asset.terms.start),
+            None => asset.terms.start,
+        })
+    }
+
+    /// [`Engine::change_context`] (cancel and renew call it by this name, 03 A.6).
     fn change_context_any(&self, line: &str) -> Result<(Asset, AssetTerms)> {
         let asset = self.asset(line)?.ok_or_else(|| {
             refuse(
@@ -570,14 +587,38 @@ impl Engine {
                 "a one_time line can only be cancelled".into(),
             ));
         }
-        let old_end = asset.terms.end.ok_or_else(|| {
-            refuse(
-                Code::NotApplicable,
-                line,
-                "end",
-                "the line has no end".into(),
-            )
-        })?;
+        // Evergreen: N = the end of its last live row (A.2); an `end` would make it termed,
+        // which the engine does not do (decision 281).
+        if asset.evergreen.is_some() {
+            if let Some(end) = req.end {
+                return Err(refuse(
+                    Code::NotApplicable,
+                    line,
+                    "end",
+                    format!("{end}: an evergreen line has no end to amend; cancel it on the day after the wanted end"),
+                ));
+            }
+            if req.billing_frequency == Some(BillingFrequency::SinglePeriod) {
+                return Err(refuse(
+                    Code::EvergreenSinglePeriod,
+                    line,
+                    "billing_frequency",
+                    "an evergreen line cannot be billed as a single period".into(),
+                ));
+            }
+        }
+        let old_end = if asset.evergreen.is_some() {
+            self.current_end(&asset)?
+        } else {
+            asset.terms.end.ok_or_else(|| {
+                refuse(
+                    Code::NotApplicable,
+                    line,
+                    "end",
+                    "the line has no end".into(),
+                )
+            })?
+        };
         if !req.segments.is_empty() {
             return self.amend_ramp(req, &asset, &cur, product, old_end);
         }
@@ -733,17 +774,7 @@ impl Engine {
             succ(req.on)
         };
         // Evergreen: the end of its last live row (A.2, 02 §1.6).
-        let old_end = match asset.terms.end {
-            Some(end) => end,
-            None if asset.evergreen.is_some() => self
-                .schedules(line)?
-                .iter()
-                .filter(|s| is_live(s.status))
-                .map(|s| s.end)
-                .max()
-                .unwrap_or(asset.terms.start),
-            None => asset.terms.start,
-        };
+        let old_end = self.current_end(&asset)?;
         check_cancel_date(line, c, old_end)?;
         let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
         self.commit_change(
@@ -885,7 +916,7 @@ impl Engine {
         } else {
             succ(req.on)
         };
-        let old_end = asset.terms.end.unwrap_or(asset.terms.start);
+        let old_end = self.current_end(&asset)?;
         if c > succ(old_end) {
             return Err(refuse(
                 Code::EffectiveAfterEnd,
@@ -936,6 +967,16 @@ impl Engine {
             ));
         }
         let account = self.known_account(&stored.order.account, line)?;
+        let to_end = swap_to_end(
+            line,
+            asset.evergreen.is_some(),
+            self.rules
+                .products
+                .get(&req.to.product)
+                .is_some_and(|p| p.evergreen().is_some()),
+            req.to.end,
+            old_end,
+        )?;
         let rfbd = req.ready_for_billing_date.unwrap_or(req.on);
         let whole = k == cur.quantity;
         let plan = if whole {
@@ -1001,7 +1042,7 @@ impl Engine {
             product: req.to.product.clone(),
             quantity: req.to.quantity.unwrap_or(k),
             start: Some(c),
-            end: Some(req.to.end.unwrap_or(old_end)),
+            end: to_end,
             net_price: req.to.net_price,
             list_price: req.to.list_price,
             discount_percent: req.to.discount_percent,
@@ -1030,7 +1071,9 @@ impl Engine {
             )
         {
             new_asset.terms.treatment = crate::model::Treatment::SeparatePeriod;
-            let periods = schedule::generate(&new_asset.terms, new_asset.price, 0, 0)
+            // An evergreen incoming line keeps K rows ahead from C (A.6, 02 §1.6).
+            let keep = new_asset.evergreen.unwrap_or(0) as usize;
+            let periods = schedule::generate(&new_asset.terms, new_asset.price, 0, keep)
                 .map_err(|e| refuse(Code::MissingDates, &new_ref, "end", format!("{e:?}")))?;
             let template = new_rows.first().cloned();
             if let Some(t) = template {
@@ -1434,7 +1477,9 @@ impl Engine {
         // The asset's terms (A.3 step 7).
         let mut next = asset.clone();
         let months_new = plan.frequency.months().unwrap_or(1);
-        if plan.n >= next.terms.start {
+        // An evergreen line stays open-ended unless it is cancelled or wholly swapped out; its
+        // top-ups continue after its last live row at the new terms (decision 283).
+        if plan.n >= next.terms.start && (asset.evergreen.is_none() || plan.cancel) {
             next.terms.end = Some(plan.n);
         }
         next.terms.months = months_new;
@@ -1492,7 +1537,7 @@ impl Engine {
                 first_unserved: plan.e,
                 net_old: cur.net_price,
                 net_new: out.v,
-                new_end: (plan.n != old_end).then_some(plan.n),
+                new_end: (asset.evergreen.is_none() && plan.n != old_end).then_some(plan.n),
             }),
             "renew" => Some(RevenueChange::Renew {
                 new_end: plan.n,
@@ -1543,6 +1588,34 @@ pub(crate) fn compensation(s: &Schedule) -> netting::Draft {
             Vec::new()
         },
         draws: invoiced,
+    }
+}
+
+/// The incoming line's end of a swap (03 A.6, decision 282): `to.end`, defaulting to the old
+/// end between termed lines; required (`missing_dates`) from an evergreen to a termed line;
+/// absent (`not_applicable` when given) for an evergreen incoming line, which has no end.
+fn swap_to_end(
+    line: &str,
+    from_evergreen: bool,
+    to_evergreen: bool,
+    end: Option<NaiveDate>,
+    old_end: NaiveDate,
+) -> Result<Option<NaiveDate>> {
+    match (from_evergreen, to_evergreen, end) {
+        (_, true, Some(e)) => Err(refuse(
+            Code::NotApplicable,
+            line,
+            "to.end",
+            format!("{e}: the incoming product is evergreen and has no end"),
+        )),
+        (_, true, None) => Ok(None),
+        (true, false, None) => Err(refuse(
+            Code::MissingDates,
+            line,
+            "to.end",
+            "swapping an evergreen line to a termed one needs the incoming line's end".into(),
+        )),
+        (_, false, e) => Ok(Some(e.unwrap_or(old_end))),
     }
 }
 
@@ -1660,4 +1733,34 @@ fn word(f: BillingFrequency) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn swap_to_end_follows_the_evergreen_sides() {
+        let old = d("2016-06-30");
+        let given = Some(d("2016-12-31"));
+        // Termed → termed: given, else the old end.
+        assert_eq!(
+            swap_to_end("O/L", false, false, None, old).unwrap(),
+            Some(old)
+        );
+        assert_eq!(swap_to_end("O/L", false, false, given, old).unwrap(), given);
+        // Evergreen → termed: required.
+        let e = swap_to_end("O/L", true, false, None, old).unwrap_err();
+        assert_eq!(e.code(), "missing_dates");
+        assert_eq!(swap_to_end("O/L", true, false, given, old).unwrap(), given);
+        // Evergreen incoming: no end, never the old one; a given end is refused.
+        assert_eq!(swap_to_end("O/L", false, true, None, old).unwrap(), None);
+        assert_eq!(swap_to_end("O/L", true, true, None, old).unwrap(), None);
+        let e = swap_to_end("O/L", false, true, given, old).unwrap_err();
+        assert_eq!(e.code(), "not_applicable");
+    }
 }
