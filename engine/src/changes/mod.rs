@@ -1229,56 +1229,10 @@ impl Engine {
             let Some(s) = by_id.get(id.as_str()) else {
                 continue;
             };
-            drafts.push(netting::Draft {
-                start: s.start,
-                end: s.end,
-                amount: s.amount,
-                kind: "restoration",
-                status: if s.plan.as_ref().is_some_and(|p| p.pending_milestone()) {
-                    ScheduleStatus::PendingMilestone
-                } else {
-                    ScheduleStatus::PendingBilling
-                },
-                quantity: s.quantity,
-                origin: Some(s.id.clone()),
-                about: Vec::new(),
-                sources: s.change.debit_schedule.iter().cloned().collect(),
-                draws: s.change.debit_schedule.is_some(),
-            });
+            drafts.push(restoration(s));
         }
         let asset = &rec.prior_asset;
-        let direct = self.direct_credits(&rows)?;
-        let t = asset.terms;
-        let units = |a: NaiveDate, b: NaiveDate| month_units(&t, a, b);
-        let ready = |a: NaiveDate, b: NaiveDate| ready_of(&t, a, b);
-        let round_ = |v: Decimal| round(v, t.scale, t.rounding);
-        let ctx = Netting {
-            line,
-            rows: &rows,
-            e: req.on,
-            n: req.on,
-            periods: &[],
-            cancel: false,
-            quantity: asset.quantity,
-            category: &rec.category,
-            keep_redundant: true,
-            direct_credits: &direct,
-            next_seq: rows.iter().map(|s| s.seq).max().unwrap_or(0) + 1,
-            months: &units,
-            ready: &ready,
-            round: &round_,
-        };
-        let created = netting::draw(&ctx, drafts, &[]).map_err(|s| {
-            refuse(
-                Code::InsufficientAvailableCredit,
-                line,
-                "available_credit",
-                format!(
-                    "the {} row {}..{} needs {} of credit, the line's invoiced rows have {} available",
-                    s.kind, s.start, s.end, s.need, s.available
-                ),
-            )
-        })?;
+        let created = self.draw_rollback(line, &rows, asset, &rec.category, req.on, drafts)?;
         let (o, l) = split_line_ref(line).unwrap_or_default();
         let mut tx = Tx::new(self.store.as_ref());
         for s in &created {
@@ -1346,14 +1300,41 @@ impl Engine {
             .filter(|s| is_live(s.status))
             .map(compensation)
             .collect();
-        let direct = self.direct_credits(&rows)?;
+        let created = self.draw_rollback(to, &rows, &asset, category, on, drafts)?;
+        let (o, l) = split_line_ref(to).unwrap_or_default();
+        for s in &created {
+            tx.put(schedule_key(o, l, s.seq), s);
+        }
+        let mut terms = self
+            .asset_terms(to)?
+            .ok_or_else(|| refuse(Code::UnknownLine, to, "line", "no terms".into()))?;
+        terms.status = AssetStatus::Cancelled;
+        terms.cancellation_date = Some(asset.terms.start);
+        terms.net_price = Decimal::ZERO;
+        tx.put(key(&["chgterms", o, l]), &terms);
+        Ok(())
+    }
+
+    /// A rollback's rows (A.6): `drafts` (compensations, restorations) drawn per A.4 against the
+    /// line's invoiced rows and numbered after them; `insufficient_available_credit` when a
+    /// draw finds too little.
+    pub(crate) fn draw_rollback(
+        &self,
+        line: &str,
+        rows: &[Schedule],
+        asset: &Asset,
+        category: &str,
+        on: NaiveDate,
+        drafts: Vec<netting::Draft>,
+    ) -> Result<Vec<Schedule>> {
+        let direct = self.direct_credits(rows)?;
         let t = asset.terms;
         let units = |a: NaiveDate, b: NaiveDate| month_units(&t, a, b);
         let ready = |a: NaiveDate, b: NaiveDate| ready_of(&t, a, b);
         let round_ = |v: Decimal| round(v, t.scale, t.rounding);
         let ctx = Netting {
-            line: to,
-            rows: &rows,
+            line,
+            rows,
             e: on,
             n: on,
             periods: &[],
@@ -1367,26 +1348,17 @@ impl Engine {
             ready: &ready,
             round: &round_,
         };
-        let created = netting::draw(&ctx, drafts, &[]).map_err(|s| {
+        netting::draw(&ctx, drafts, &[]).map_err(|s| {
             refuse(
                 Code::InsufficientAvailableCredit,
-                to,
+                line,
                 "available_credit",
-                format!("the {} row needs {} of credit", s.kind, s.need),
+                format!(
+                    "the {} row {}..{} needs {} of credit, the line's invoiced rows have {} available",
+                    s.kind, s.start, s.end, s.need, s.available
+                ),
             )
-        })?;
-        let (o, l) = split_line_ref(to).unwrap_or_default();
-        for s in &created {
-            tx.put(schedule_key(o, l, s.seq), s);
-        }
-        let mut terms = self
-            .asset_terms(to)?
-            .ok_or_else(|| refuse(Code::UnknownLine, to, "line", "no terms".into()))?;
-        terms.status = AssetStatus::Cancelled;
-        terms.cancellation_date = Some(t.start);
-        terms.net_price = Decimal::ZERO;
-        tx.put(key(&["chgterms", o, l]), &terms);
-        Ok(())
+        })
     }
 
     /// Net, draw and commit one change in one batch (A.3 step 7).
@@ -1616,6 +1588,27 @@ fn swap_to_end(
             "swapping an evergreen line to a termed one needs the incoming line's end".into(),
         )),
         (_, false, e) => Ok(Some(e.unwrap_or(old_end))),
+    }
+}
+
+/// The rollback row that brings back `s`, a row the undone change ended (03 A.6): same range,
+/// amount and quantity, drawing on its old `debit_schedule` when it had one.
+pub(crate) fn restoration(s: &Schedule) -> netting::Draft {
+    netting::Draft {
+        start: s.start,
+        end: s.end,
+        amount: s.amount,
+        kind: "restoration",
+        status: if s.plan.as_ref().is_some_and(|p| p.pending_milestone()) {
+            ScheduleStatus::PendingMilestone
+        } else {
+            ScheduleStatus::PendingBilling
+        },
+        quantity: s.quantity,
+        origin: Some(s.id.clone()),
+        about: Vec::new(),
+        sources: s.change.debit_schedule.iter().cloned().collect(),
+        draws: s.change.debit_schedule.is_some(),
     }
 }
 

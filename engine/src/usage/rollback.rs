@@ -11,13 +11,10 @@ use super::rating::{
     input_key, is_usage_row, loaded_key, row_key, InputStatus, RowUsage, UsageInput,
 };
 use crate::billing::tx::Tx;
-use crate::changes::netting::{self, Draft, Netting};
-use crate::changes::{
-    chain, change_key, compensation, month_units, ready_of, ChangeOutcome, ChangeRecord,
-};
+use crate::changes::netting::Draft;
+use crate::changes::{chain, change_key, compensation, restoration, ChangeOutcome, ChangeRecord};
 use crate::engine::{key, schedule_key, split_line_ref, Engine, Schedule, ScheduleStatus};
 use crate::error::{Code, EngineError, Result};
-use crate::money::round;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -84,18 +81,7 @@ impl Engine {
                 continue;
             }
             moved_usage.push(s);
-            drafts.push(Draft {
-                start: s.start,
-                end: s.end,
-                amount: s.amount,
-                kind: "restoration",
-                status: ScheduleStatus::PendingBilling,
-                quantity: s.quantity,
-                origin: Some(s.id.clone()),
-                about: Vec::new(),
-                sources: s.change.debit_schedule.iter().cloned().collect(),
-                draws: s.change.debit_schedule.is_some(),
-            });
+            drafts.push(restoration(s));
             if settings.minimum.is_some() {
                 drafts.push(Draft {
                     start: s.start,
@@ -118,38 +104,7 @@ impl Engine {
             .collect();
         gone.extend(flagged.iter().map(|s| s.id.as_str()));
         let prior = &rec.prior_asset;
-        let direct = self.direct_credits(&rows)?;
-        let t = prior.terms;
-        let units = |a: NaiveDate, b: NaiveDate| month_units(&t, a, b);
-        let ready = |a: NaiveDate, b: NaiveDate| ready_of(&t, a, b);
-        let round_ = |v: Decimal| round(v, t.scale, t.rounding);
-        let ctx = Netting {
-            line,
-            rows: &rows,
-            e: on,
-            n: on,
-            periods: &[],
-            cancel: false,
-            quantity: prior.quantity,
-            category: &rec.category,
-            keep_redundant: true,
-            direct_credits: &direct,
-            next_seq: rows.iter().map(|s| s.seq).max().unwrap_or(0) + 1,
-            months: &units,
-            ready: &ready,
-            round: &round_,
-        };
-        let mut created = netting::draw(&ctx, drafts, &[]).map_err(|s| {
-            EngineError::refused(
-                Code::InsufficientAvailableCredit,
-                line,
-                "available_credit",
-                format!(
-                    "the {} row {}..{} needs {} of credit, the line's invoiced rows have {} available",
-                    s.kind, s.start, s.end, s.need, s.available
-                ),
-            )
-        })?;
+        let mut created = self.draw_rollback(line, &rows, prior, &rec.category, on, drafts)?;
         // Each new minimum_fee belongs to the restoration over its range.
         let restorations: Vec<(NaiveDate, NaiveDate, String)> = created
             .iter()
